@@ -1,0 +1,71 @@
+"""The command line: `optbench run | plan | list` (also `python -m bench`).
+
+Exit codes: 0 done (failed trials are data, not a failed run); 2 bad input (a suite,
+a device, a data set or a results directory that cannot be used); 130 interrupted.
+"""
+
+import argparse
+import os
+import sys
+import warnings
+from typing import List, Optional
+
+from bench import __version__
+
+EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 2, 130
+DEFAULT_SUITE = os.path.join("suites", "tutorial.yaml")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="optbench", description="Benchmark PyTorch optimizers on the classic tutorial problems."
+    )
+    parser.add_argument("--version", action="version", version="optbench " + __version__)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run a suite's trials and record them")
+    run.add_argument(
+        "suite", nargs="?", default=DEFAULT_SUITE, help="suite file or name (default: %(default)s)"
+    )
+    run.add_argument("--results", default="results", help="results root (default: %(default)s)")
+    run.add_argument("--run-id", help="write to (or resume) results/<suite>/RUN_ID")
+    run.add_argument("--new", action="store_true", help="start a new run even if the last one is unfinished")
+    run.add_argument(
+        "--resume", action="store_true", help="resume the last run (the default when it is unfinished)"
+    )
+    run.add_argument(
+        "--skip-missing-devices", action="store_true",
+        help="record trials on absent devices (cuda without a GPU) as skipped instead of refusing to start",
+    )  # fmt: skip
+
+    plan = commands.add_parser("plan", help="show what a suite expands to, without running it")
+    plan.add_argument("suite", nargs="?", default=DEFAULT_SUITE)
+    plan.add_argument("--results", default="results", help="where earlier runs are (for the estimate)")
+    plan.add_argument("--trials", action="store_true", help="list every trial")
+
+    commands.add_parser("list", help="list the problems, optimizers, activations and implementations")
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command is None:
+        _parser().print_help(sys.stderr)
+        return EXIT_BAD_INPUT
+    warnings.simplefilter("always")  # a torn line or similar is news, every time
+    warnings.formatwarning = lambda message, category, *rest: f"warning: {message}\n"
+    try:
+        if args.command == "list":
+            from bench.commands import list_command
+
+            return list_command()
+        if args.command == "plan":
+            from bench.commands import plan_command
+
+            return plan_command(args.suite, args.results, args.trials)
+        from bench.commands import run_command
+
+        return run_command(args)
+    except KeyboardInterrupt:
+        sys.stderr.write("\ninterrupted: every finished trial is recorded; run again to resume\n")
+        return EXIT_INTERRUPTED

@@ -1,0 +1,140 @@
+"""What each CLI command does, separate from argument parsing (bench.cli)."""
+
+import os
+import sys
+
+from bench import activations, estimate, learners, optimizers, store
+from bench.plan import make_plan
+from bench.problems import PROBLEMS
+from bench.suite import load_suite, suite_by_name
+from bench.validation import SuiteError
+
+EXIT_OK, EXIT_BAD_INPUT = 0, 2
+
+
+def _load(name: str):
+    path = suite_by_name(name)
+    return make_plan(load_suite(path))
+
+
+def _report_suite_error(error: SuiteError) -> int:
+    count = len(error.problems)
+    sys.stderr.write("error: {} mistake{} in the suite:\n".format(count, "" if count == 1 else "s"))
+    for problem in error.problems:
+        sys.stderr.write("  " + problem + "\n")
+    return EXIT_BAD_INPUT
+
+
+def list_command() -> int:
+    out = sys.stdout
+    out.write("problems:\n")
+    for problem in PROBLEMS.values():
+        out.write(f"  {problem.name:<13} {problem.summary}\n")
+    out.write("optimizers:\n")
+    for spec in optimizers.OPTIMIZERS.values():
+        hyper = ", ".join(f"{k}={v}" for k, v in spec.hyper.items())
+        out.write(f"  {spec.name:<13} {spec.summary} ({hyper})\n")
+    out.write("activations (this torch):\n")
+    for name in activations.available():
+        out.write(f"  {name:<13} {activations.SUMMARIES[name]}\n")
+    out.write("implementations:\n")
+    for name, summary in learners.IMPLEMENTATIONS.items():
+        out.write(f"  {name:<13} {summary}\n")
+    return EXIT_OK
+
+
+def plan_command(suite_name: str, results: str, list_trials: bool) -> int:
+    try:
+        plan = _load(suite_name)
+    except SuiteError as error:
+        return _report_suite_error(error)
+    out = sys.stdout
+    suite = plan.suite
+    out.write(f"suite {suite.name} ({suite.path}): {len(plan.trials)} trials\n")
+    if suite.description:
+        out.write(f"  {suite.description.strip()}\n")
+    per_problem = {}  # type: Dict[str, List[Any]]
+    for trial in plan.trials:
+        per_problem.setdefault(trial.problem, []).append(trial)
+    rows = [
+        (
+            "problem",
+            "trials",
+            "optimizers (lrs)",
+            "activation",
+            "batch",
+            "dropout",
+            "bn",
+            "impl",
+            "device",
+            "budget",
+        )
+    ]
+    for name, trials in per_problem.items():
+        lrs = {}  # type: Dict[str, set]
+        for t in trials:
+            lrs.setdefault(t.optimizer, set()).add(t.lr)
+        first = trials[0]
+        budget = f"{first.steps} steps" if first.steps else f"{first.epochs:g} epochs"
+        rows.append((
+            name, str(len(trials)),
+            " ".join(f"{o}({len(v)})" for o, v in lrs.items()),
+            _values(trials, "activation"), _values(trials, "batch"), _values(trials, "dropout"),
+            _values(trials, "batch_norm"), _values(trials, "implementation"), _values(trials, "device"),
+            f"{budget}, {first.time_limit_s:g}s max",
+        ))  # fmt: skip
+    out.write(_table(rows) + "\n")
+    out.write("seeds: {}\n".format(", ".join(str(s) for s in suite.seeds)))
+    for note in plan.notes:
+        out.write(f"note: {note}\n")
+    estimator = estimate.from_previous_runs(os.path.join(results, suite.name))
+    seconds, unknown = estimator.total(plan.trials)
+    if unknown == len(plan.trials):
+        out.write(f"estimate: none yet (no earlier run of this suite under {results})\n")
+    else:
+        tail = f" (+ {unknown} trials with no comparable earlier trial)" if unknown else ""
+        out.write(f"estimate: {estimate.format_duration(seconds)}{tail}\n")
+    if list_trials:
+        for trial in plan.trials:
+            out.write(f"  {trial.trial_id}  {trial.label()}\n")
+    return EXIT_OK
+
+
+def _values(trials, attribute: str) -> str:
+    seen = []  # type: List[Any]
+    for t in trials:
+        value = getattr(t, attribute)
+        if value not in seen:
+            seen.append(value)
+    return ",".join(str(v) for v in seen)
+
+
+def _table(rows) -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def run_command(args) -> int:
+    from bench import summary
+    from bench.runner import RunError, run_plan
+
+    try:
+        plan = _load(args.suite)
+    except SuiteError as error:
+        return _report_suite_error(error)
+    if args.new and (args.resume or args.run_id):
+        sys.stderr.write("error: --new starts a fresh run; it cannot be combined with --resume or --run-id\n")
+        return EXIT_BAD_INPUT
+    try:
+        run_dir, records = run_plan(
+            plan, args.results, run_id=args.run_id, new=args.new,
+            skip_missing_devices=args.skip_missing_devices,
+        )  # fmt: skip
+    except (RunError, store.StoreError) as error:
+        sys.stderr.write(f"error: {error}\n")
+        return EXIT_BAD_INPUT
+    sys.stdout.write(summary.render(records) + "\n")
+    sys.stdout.write(f"results: {run_dir}\n")
+    return EXIT_OK

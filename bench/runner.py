@@ -1,0 +1,317 @@
+"""Running a plan: every trial through the trainer, with telemetry, into the results store."""
+
+import datetime
+import hashlib
+import json
+import os
+import sys
+import time
+from typing import Any, Dict, List, Optional, TextIO, Tuple
+
+import torch
+
+from bench import estimate, store
+from bench.environment import fingerprint
+from bench.plan import Plan, TrialSpec
+from bench.problems import PROBLEMS, ProblemData
+from bench.record import SCHEMA_VERSION, Status, TrialRecord
+from bench.trainer import TrialResult, run_trial
+
+
+class RunError(Exception):
+    """The run cannot start (a missing device or data set, a locked run directory)."""
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def missing_devices(plan: Plan) -> Dict[str, str]:
+    """Devices the plan asks for that this machine lacks, with the reason."""
+    missing = {}
+    for device in sorted({t.device for t in plan.trials}):
+        if device.startswith("cuda"):
+            if not torch.cuda.is_available():
+                missing[device] = f"this torch has no usable CUDA device (torch {torch.__version__}, cuda {torch.version.cuda})"  # fmt: skip
+            elif ":" in device and int(device.split(":")[1]) >= torch.cuda.device_count():
+                missing[device] = f"only {torch.cuda.device_count()} CUDA device(s)"
+    return missing
+
+
+def suite_hash(plan: Plan) -> str:
+    ids = sorted(t.trial_id for t in plan.trials)
+    return hashlib.sha256(json.dumps(ids).encode("utf-8")).hexdigest()[:16]
+
+
+def choose_run_dir(plan: Plan, results: str, run_id: Optional[str], new: bool) -> Tuple[str, bool]:
+    """The run directory, and whether it resumes an earlier, unfinished run of this suite."""
+    suite_dir = os.path.join(results, plan.suite.name)
+    if run_id:
+        path = os.path.join(suite_dir, run_id)
+        return path, os.path.exists(os.path.join(path, store.MANIFEST))
+    if not new:
+        latest = store.latest_run(suite_dir)
+        if latest:
+            try:
+                manifest = store.read_manifest(latest)
+            except store.StoreError:
+                manifest = {}
+            if manifest.get("suite_hash") == suite_hash(plan) and not manifest.get("finished_at"):
+                return latest, True
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d-%H%M%S")
+    path, n = os.path.join(suite_dir, stamp), 1
+    while os.path.exists(path):
+        n += 1
+        path = os.path.join(suite_dir, f"{stamp}-{n}")
+    return path, False
+
+
+def preflight_data(plan: Plan) -> None:
+    """Load each problem's data once before any trial, so a missing data set stops the run
+    with its own message instead of failing every trial of that problem."""
+    seen = set()
+    for trial in plan.trials:
+        key = (trial.problem, trial.options)
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            PROBLEMS[trial.problem].make_data(trial.seed, dict(trial.options))
+        except (OSError, ValueError) as error:
+            raise RunError(f"problem {trial.problem}: {error}") from None
+
+
+class _DataCache:
+    """Trials of one problem and seed share their data; keep only the latest problem's."""
+
+    def __init__(self):
+        self.cache = {}  # type: Dict[Tuple, ProblemData]
+
+    def get(self, trial: TrialSpec) -> ProblemData:
+        key = (trial.problem, trial.seed, trial.options)
+        if key not in self.cache:
+            self.cache = {k: v for k, v in self.cache.items() if k[0] == trial.problem}
+            self.cache[key] = PROBLEMS[trial.problem].make_data(trial.seed, dict(trial.options))
+        return self.cache[key]
+
+
+def _open_telemetry(plan: Plan, run_dir: str):
+    from bench import telemetry
+
+    opener = getattr(telemetry, "open_recorder", None)
+    if opener is None:
+        return None
+    from bench.telemetry.config import TelemetryConfig
+
+    settings = plan.suite.telemetry
+    cooldown = settings.get("cooldown") or {}
+    config = TelemetryConfig(
+        sources=tuple(settings["sources"]),
+        interval_s=settings["interval_s"],
+        cooldown_zone=cooldown.get("zone"),
+        cooldown_below_c=cooldown.get("below_c"),
+        cooldown_max_wait_s=cooldown.get("max_wait_s", 300.0),
+        idle_baseline_s=settings["idle_baseline_s"],
+    )
+    return opener(config, clock=time.perf_counter, samples_path=os.path.join(run_dir, "telemetry.csv"))
+
+
+def run_plan(
+    plan: Plan,
+    results: str,
+    run_id: Optional[str] = None,
+    new: bool = False,
+    skip_missing_devices: bool = False,
+    out: TextIO = sys.stderr,
+) -> Tuple[str, List[TrialRecord]]:
+    missing = missing_devices(plan)
+    if missing and not (skip_missing_devices or plan.suite.on_missing_device == "skip"):
+        lines = [f"{d}: {why}" for d, why in missing.items()]
+        raise RunError("the suite asks for devices this machine lacks:\n  " + "\n  ".join(lines) +
+                       "\n(pass --skip-missing-devices, or set on_missing_device: skip in the suite, "
+                       "to record those trials as skipped)")  # fmt: skip
+    preflight_data(plan)
+    if plan.suite.threads:
+        torch.set_num_threads(plan.suite.threads)
+    run_dir, resumed = choose_run_dir(plan, results, run_id, new)
+    manifest = {
+        "schema": SCHEMA_VERSION,
+        "suite": plan.suite.name,
+        "suite_path": plan.suite.path,
+        "suite_document": plan.suite.document,
+        "suite_hash": suite_hash(plan),
+        "plan_notes": list(plan.notes),
+        "trials_planned": len(plan.trials),
+        "run_id": os.path.basename(run_dir),
+        "environment": fingerprint(),
+        "started_at": _now(),
+        "finished_at": None,
+    }
+    try:
+        writer = store.RunWriter(run_dir, manifest)
+    except store.StoreError as error:
+        raise RunError(str(error)) from None
+    try:
+        recorder = _open_telemetry(plan, run_dir)
+        return run_dir, _run_trials(plan, writer, recorder, missing, resumed, out)
+    finally:
+        writer.close()
+
+
+def _run_trials(plan, writer, recorder, missing, resumed, out) -> List[TrialRecord]:
+    run_dir = writer.run_dir
+    todo = [t for t in plan.trials if t.trial_id not in writer.done]
+    if resumed:
+        out.write(f"resuming {run_dir}: {len(plan.trials) - len(todo)} of {len(plan.trials)} trials already recorded\n")  # fmt: skip
+    else:
+        out.write(f"writing {run_dir}\n")
+    for note in plan.notes:
+        out.write(f"note: {note}\n")
+    if recorder is not None:
+        recorder.start()
+        writer.write_manifest(
+            telemetry=recorder.manifest_info(), idle_baseline=recorder.measure_idle_baseline()
+        )
+    progress = _Progress(plan, todo, out, estimate.from_previous_runs(os.path.dirname(run_dir)))
+    data = _DataCache()
+    try:
+        for trial in todo:
+            progress.begin(trial)
+            if trial.device in missing:
+                record = _skipped_record(plan, writer, trial, missing[trial.device])
+                writer.append(record, [])
+            else:
+                record, curve = _one_trial(plan, writer, recorder, data, trial)
+                writer.append(record, curve)
+            progress.end(trial, record)
+    finally:
+        warnings = recorder.run_warnings() if recorder is not None else []
+        if recorder is not None:
+            recorder.close()
+        writer.write_manifest(finished_at=_now() if progress.done == len(todo) else None, warnings=warnings)
+    return store.read_trials(run_dir)
+
+
+def _one_trial(plan, writer, recorder, data_cache, trial: TrialSpec):
+    started_at = _now()
+    wall_start = time.perf_counter()
+    problem = PROBLEMS[trial.problem]
+    cooling = recorder.wait_cool() if recorder is not None else None
+    if recorder is not None:
+        recorder.trial_begin(trial.trial_id)
+    try:
+        data = data_cache.get(trial)
+    except (OSError, ValueError) as error:
+        data, result = None, None
+        reason = f"loading data: {type(error).__name__}: {error}"
+    else:
+        result = run_trial(trial, problem, data)
+    telemetry = None
+    if recorder is not None:
+        train_start = result.train_start if result and result.train_start is not None else wall_start
+        train_end = result.train_end if result and result.train_end is not None else time.perf_counter()
+        telemetry = recorder.trial_end(trial.trial_id, train_start, train_end)
+        if result is not None and result.target_clock is not None and result.train_start is not None:
+            telemetry["energy_to_target_j"] = recorder.energy_between(result.train_start, result.target_clock)
+        if cooling is not None:
+            telemetry["cooldown"] = cooling
+    wall = time.perf_counter() - wall_start
+    if result is None:
+        return _failed_record(plan, writer, trial, started_at, wall, reason, telemetry), []
+    record = _record(plan, writer, trial, problem, result, started_at, wall, telemetry)
+    curve = [(trial.trial_id, p.step, p.time_s, p.loss, p.eval_loss, p.metric) for p in result.curve]
+    return record, curve
+
+
+def _common(plan, writer, trial: TrialSpec, problem, started_at: str) -> Dict[str, Any]:
+    return {
+        "schema": SCHEMA_VERSION,
+        "trial_id": trial.trial_id,
+        "suite": plan.suite.name,
+        "run_id": os.path.basename(writer.run_dir),
+        "config": trial.config(),
+        "seed": trial.seed,
+        "started_at": started_at,
+        "finished_at": _now(),
+        "metric_name": problem.metric_name,
+        "target": problem.target.to_json_dict(),
+        "num_threads": torch.get_num_threads(),
+    }
+
+
+def _record(plan, writer, trial, problem, result: TrialResult, started_at, wall, telemetry) -> TrialRecord:
+    fields = _common(plan, writer, trial, problem, started_at)
+    fields.update(
+        status=result.status.value, reason=result.reason, steps=result.steps, epochs=result.epochs,
+        final_loss=result.final_loss, best_loss=result.best_loss, final_metric=result.final_metric,
+        optimum_loss=result.optimum_loss, suboptimality=result.suboptimality,
+        steps_to_target=result.steps_to_target, time_to_target_s=result.time_to_target_s,
+        wall_time_s=wall, train_time_s=result.train_time_s, eval_time_s=result.eval_time_s,
+        step_time_median_s=result.step_time_median_s, step_time_iqr_s=result.step_time_iqr_s,
+        step_time_samples=result.step_time_samples, memory=result.memory, learned=result.learned,
+        telemetry=telemetry,
+    )  # fmt: skip
+    return TrialRecord(**fields)
+
+
+def _empty_figures() -> Dict[str, Any]:
+    return dict(
+        steps=0, epochs=0.0, final_loss=None, best_loss=None, final_metric=None, optimum_loss=None,
+        suboptimality=None, steps_to_target=None, time_to_target_s=None, train_time_s=0.0,
+        eval_time_s=0.0, step_time_median_s=None, step_time_iqr_s=None, step_time_samples=0,
+        memory={}, learned=None,
+    )  # fmt: skip
+
+
+def _failed_record(plan, writer, trial, started_at, wall, reason, telemetry) -> TrialRecord:
+    fields = _common(plan, writer, trial, PROBLEMS[trial.problem], started_at)
+    fields.update(
+        _empty_figures(), status=Status.ERROR.value, reason=reason, wall_time_s=wall, telemetry=telemetry
+    )
+    return TrialRecord(**fields)
+
+
+def _skipped_record(plan, writer, trial, why: str) -> TrialRecord:
+    fields = _common(plan, writer, trial, PROBLEMS[trial.problem], _now())
+    fields.update(
+        _empty_figures(), status=Status.SKIPPED.value, reason=f"device {trial.device}: {why}",
+        wall_time_s=0.0, telemetry=None,
+    )  # fmt: skip
+    return TrialRecord(**fields)
+
+
+class _Progress:
+    """One line per trial: position, what runs, how it ended, and the time left."""
+
+    def __init__(self, plan: Plan, todo: List[TrialSpec], out: TextIO, estimator: estimate.Estimator):
+        self.total = len(plan.trials)
+        self.offset = self.total - len(todo)
+        self.todo = todo
+        self.out = out
+        self.estimator = estimator
+        self.done = 0
+        self.width = max([len(t.label()) for t in todo] + [10])
+
+    def begin(self, trial: TrialSpec) -> None:
+        position = "[{:>{w}}/{}]".format(self.offset + self.done + 1, self.total, w=len(str(self.total)))
+        self.out.write(f"{position} {trial.label().ljust(self.width)} ")
+        self.out.flush()
+
+    def end(self, trial: TrialSpec, record: TrialRecord) -> None:
+        self.done += 1
+        self.estimator.add(record.config, record.wall_time_s)
+        figure = ""
+        if record.final_loss is not None:
+            figure = f"loss {record.final_loss:.3g}"
+        if record.final_metric is not None and record.metric_name == "accuracy":
+            figure += f" acc {record.final_metric:.3f}"
+        remaining = self.todo[self.done :]
+        seconds, unknown = self.estimator.total(remaining)
+        eta = (
+            "ETA {}{}".format(estimate.format_duration(seconds), "+" if unknown else "") if remaining else ""
+        )
+        self.out.write("{:<13} {:<24} {:>7}  {}\n".format(
+            record.status, figure, f"{record.wall_time_s:.2f}s", eta))  # fmt: skip
+        if record.status in (Status.ERROR.value, Status.OUT_OF_MEMORY.value) and record.reason:
+            self.out.write(f"    {record.reason}\n")
+        self.out.flush()

@@ -1,0 +1,216 @@
+"""The results store: ``results/<suite>/<run-id>/``, append-only and crash-safe.
+
+    manifest.json   schema version, the suite as resolved, environment fingerprint, times
+    trials.jsonl    one TrialRecord per line, written whole and fsynced per trial
+    curves.csv      long format: trial_id, step, time_s, loss, eval_loss, metric
+    telemetry.csv   samples from bench.telemetry (time_s, source, name, value), if any
+    .lock           held (flock) by the run writing here
+
+A trial's curve rows are written and synced before its record, so the record is the
+commit mark: a power cut loses at most the trial in flight. On opening for append, a torn
+last line is cut off (and kept in a ``.torn`` file, so nothing recorded is destroyed) and
+curve rows of trials without a record are dropped.
+"""
+
+import csv
+import fcntl
+import io
+import json
+import os
+import warnings
+from typing import Any, Dict, Iterable, List, Optional, Tuple
+
+from bench.record import SCHEMA_VERSION, Status, TrialRecord
+
+MANIFEST = "manifest.json"
+TRIALS = "trials.jsonl"
+CURVES = "curves.csv"
+LOCK = ".lock"
+CURVE_COLUMNS = ("trial_id", "step", "time_s", "loss", "eval_loss", "metric")
+
+
+class StoreError(Exception):
+    """A results directory that cannot be used; the message says which file and why."""
+
+
+class RunLocked(StoreError):
+    pass
+
+
+def read_manifest(run_dir: str) -> Dict[str, Any]:
+    path = os.path.join(run_dir, MANIFEST)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            manifest = json.load(handle)
+    except FileNotFoundError:
+        raise StoreError(f"{path}: no manifest; is this an optbench results directory?") from None
+    except ValueError as error:
+        raise StoreError(f"{path}: corrupt manifest: {error}") from None
+    if manifest.get("schema") != SCHEMA_VERSION:
+        raise StoreError("{}: results schema version {!r}; this optbench reads version {}".format(
+            path, manifest.get("schema"), SCHEMA_VERSION))  # fmt: skip
+    return manifest
+
+
+def read_trials(run_dir: str) -> List[TrialRecord]:
+    """Every recorded trial, in order; for a trial recorded twice (skipped, then run), the last.
+
+    A torn last line (a power cut mid-write) is ignored with a warning. A corrupt line
+    elsewhere is an error naming the file and line: that is not a crash we can explain.
+    """
+    path = os.path.join(run_dir, TRIALS)
+    records = {}  # type: Dict[str, TrialRecord]
+    if not os.path.exists(path):
+        return []
+    with open(path, "rb") as handle:
+        lines = handle.read().split(b"\n")
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        last = number == len(lines)  # no newline after it: the write never finished
+        try:
+            record = TrialRecord.from_json_dict(json.loads(raw.decode("utf-8")))
+        except ValueError as error:
+            if last:
+                warnings.warn(
+                    f"{path}: line {number} is torn (an interrupted write); ignoring it", stacklevel=2
+                )
+                continue
+            raise StoreError(f"{path}: line {number}: {error}") from None
+        records.pop(record.trial_id, None)
+        records[record.trial_id] = record
+    return list(records.values())
+
+
+def read_curves(run_dir: str) -> List[Dict[str, Any]]:
+    """The curve rows of recorded trials (plain dicts; the analysis half uses pandas)."""
+    done = {r.trial_id for r in read_trials(run_dir)}
+    path = os.path.join(run_dir, CURVES)
+    if not os.path.exists(path):
+        return []
+    with open(path, encoding="utf-8", newline="") as handle:
+        return [row for row in csv.DictReader(handle) if row.get("trial_id") in done]
+
+
+class RunWriter:
+    """Appends trials to one run directory; holds its lock while open."""
+
+    def __init__(self, run_dir: str, manifest: Dict[str, Any]):
+        self.run_dir = run_dir
+        os.makedirs(run_dir, exist_ok=True)
+        self._lock = open(os.path.join(run_dir, LOCK), "a+")  # noqa: SIM115 -- held while the run lasts
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._lock.seek(0)
+            holder = self._lock.read().strip() or "another process"
+            self._lock.close()
+            raise RunLocked(f"{run_dir} is being written by another optbench run ({holder}); wait for it to finish, "
+                            "or pass --new for a run of your own") from None  # fmt: skip
+        self._lock.seek(0)
+        self._lock.truncate()
+        self._lock.write(f"pid {os.getpid()}")
+        self._lock.flush()
+        existing = os.path.exists(os.path.join(run_dir, MANIFEST))
+        if existing:
+            previous = read_manifest(run_dir)
+            if previous.get("suite_hash") != manifest.get("suite_hash"):
+                self.close()
+                raise StoreError(f"{run_dir} was written by a different suite (its resolved configuration differs); "
+                                 "use a new run id")  # fmt: skip
+            manifest = dict(previous, resumed=previous.get("resumed", 0) + 1, finished_at=None)
+        self.manifest = manifest
+        self.write_manifest()
+        _cut_torn_tail(os.path.join(run_dir, TRIALS))
+        _cut_torn_tail(os.path.join(run_dir, CURVES))
+        self.done = {r.trial_id for r in read_trials(run_dir) if r.status != Status.SKIPPED.value}
+        self._drop_orphan_curves()
+        self._trials = open(os.path.join(run_dir, TRIALS), "a", encoding="utf-8")  # noqa: SIM115
+        new_curves = not os.path.exists(os.path.join(run_dir, CURVES))
+        self._curves = open(os.path.join(run_dir, CURVES), "a", encoding="utf-8", newline="")  # noqa: SIM115
+        self._curve_writer = csv.writer(self._curves, lineterminator="\n")
+        if new_curves:
+            self._curve_writer.writerow(CURVE_COLUMNS)
+
+    def write_manifest(self, **updates: Any) -> None:
+        """Rewrite the manifest atomically (write, fsync, rename)."""
+        self.manifest.update(updates)
+        _atomic_write(
+            os.path.join(self.run_dir, MANIFEST), json.dumps(self.manifest, indent=2, sort_keys=True)
+        )
+
+    def append(self, record: TrialRecord, curve: Iterable[Tuple[Any, ...]]) -> None:
+        """Curve first, then the record that commits it; both reach the disk before returning."""
+        for row in curve:
+            self._curve_writer.writerow(["" if v is None else v for v in row])
+        _sync(self._curves)
+        line = json.dumps(record.to_json_dict(), sort_keys=True, allow_nan=False)
+        self._trials.write(line + "\n")
+        _sync(self._trials)
+        self.done.add(record.trial_id)
+
+    def close(self) -> None:
+        for handle in (getattr(self, "_trials", None), getattr(self, "_curves", None)):
+            if handle is not None and not handle.closed:
+                handle.close()
+        if not self._lock.closed:
+            fcntl.flock(self._lock, fcntl.LOCK_UN)
+            self._lock.close()
+
+    def _drop_orphan_curves(self) -> None:
+        """Curve rows from a trial that never got its record (cut off mid-trial) go."""
+        path = os.path.join(self.run_dir, CURVES)
+        if not os.path.exists(path):
+            return
+        recorded = {r.trial_id for r in read_trials(self.run_dir)}
+        with open(path, encoding="utf-8", newline="") as handle:
+            rows = list(csv.reader(handle))
+        kept = [row for row in rows[1:] if row and row[0] in recorded]
+        if len(kept) == len(rows) - 1:
+            return
+        text = io.StringIO()
+        csv.writer(text, lineterminator="\n").writerows([list(CURVE_COLUMNS)] + kept)
+        _atomic_write(path, text.getvalue())
+
+
+def _sync(handle) -> None:
+    handle.flush()
+    os.fsync(handle.fileno())
+
+
+def _atomic_write(path: str, text: str) -> None:
+    temporary = path + ".tmp"
+    with open(temporary, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        _sync(handle)
+    os.replace(temporary, path)
+    directory = os.open(os.path.dirname(path) or ".", os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+def _cut_torn_tail(path: str) -> Optional[str]:
+    """If the file does not end in a newline, move its last partial line to PATH.torn."""
+    if not os.path.exists(path) or os.path.getsize(path) == 0:
+        return None
+    with open(path, "rb+") as handle:
+        data = handle.read()
+        if data.endswith(b"\n"):
+            return None
+        cut = data.rfind(b"\n") + 1
+        with open(path + ".torn", "ab") as torn:
+            torn.write(data[cut:] + b"\n")
+        handle.truncate(cut)
+    warnings.warn(f"{path}: cut off a torn last line (kept in {path}.torn)", stacklevel=2)
+    return path + ".torn"
+
+
+def latest_run(suite_dir: str) -> Optional[str]:
+    """The most recently started run directory of a suite, if any."""
+    if not os.path.isdir(suite_dir):
+        return None
+    runs = [os.path.join(suite_dir, d) for d in os.listdir(suite_dir)]
+    runs = [r for r in runs if os.path.exists(os.path.join(r, MANIFEST))]
+    return max(runs, key=lambda r: os.path.basename(r)) if runs else None

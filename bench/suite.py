@@ -1,0 +1,463 @@
+"""Reading a suite file: YAML in, a validated ``Suite`` out, or every mistake at once.
+
+The grammar (see docs/SUITES.md for the full reference):
+
+    name: tutorial                  # default: the file's stem
+    problems: [linear, curve]       # or a mapping: name -> per-problem settings
+    optimizers:                     # or a list of names (each takes its default lr grid)
+      sgd: {lr: [0.01, 0.1]}
+      adam: {lr: [0.001], betas: [0.9, 0.999]}
+    activation: [relu, tanh]        # shared axes, each a value or a list
+    device: cpu
+    seeds: [0, 1, 2]                # or repeats: 3
+    batch: full                     # full, a mini-batch size, or 1 (single sample)
+    budget: {steps: 300, time_limit: 60}
+    exclude: [{problem: curve, activation: none}]
+"""
+
+import os
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Tuple
+
+import yaml
+
+from bench import activations, learners, optimizers
+from bench.problems import PROBLEMS, Problem
+from bench.validation import Checker, SuiteError
+
+MAX_SUITE_BYTES = 1 << 20  # a suite is a few lines; refuse anything that could be a mistake
+
+AXES = ("activation", "device", "batch", "dropout", "batch_norm", "implementation")
+BUDGET_KEYS = ("steps", "epochs", "time_limit", "eval_every", "log_every")
+TOP_KEYS = (
+    ("name", "description", "problems", "optimizers", "seeds", "repeats", "budget")
+    + AXES
+    + ("exclude", "include", "threads", "order", "telemetry", "on_missing_device")
+)
+PROBLEM_KEYS = AXES + BUDGET_KEYS + ("options", "lr")
+MATCH_KEYS = ("problem", "optimizer", "lr", "seed") + AXES
+ORDERS = ("grid", "random", "interleaved")
+TELEMETRY_KEYS = ("sources", "interval", "cooldown", "idle_baseline")
+TELEMETRY_SOURCES = ("auto", "none", "jetson", "tegrastats", "nvml", "rapl", "host")
+COOLDOWN_KEYS = ("zone", "below", "max_wait")
+
+DEFAULT_TIME_LIMIT_S = 120.0
+
+
+@dataclass(frozen=True)
+class Budget:
+    steps: Optional[int]  # optimizer steps; exactly one of steps and epochs is set
+    epochs: Optional[float]
+    time_limit_s: float  # wall-clock limit per trial
+    eval_every: int  # steps between (untimed) evaluations
+    log_every: int  # steps between recorded training losses
+
+
+@dataclass(frozen=True)
+class OptimizerChoice:
+    name: str
+    lr: Optional[Tuple[float, ...]]  # None: the problem's (or the optimizer's) default grid
+    hyper: Tuple[Tuple[str, Tuple[Any, ...]], ...]  # name -> values to sweep
+
+
+@dataclass(frozen=True)
+class ProblemChoice:
+    name: str
+    axes: Tuple[Tuple[str, Tuple[Any, ...]], ...]  # axis -> values, after defaults
+    explicit_axes: Tuple[str, ...]  # axes the user set for this problem itself
+    budget: Budget
+    options: Tuple[Tuple[str, Any], ...]
+    lr: Tuple[Tuple[str, Tuple[float, ...]], ...]  # per-optimizer lr grids for this problem
+
+    def axis(self, name: str) -> Tuple[Any, ...]:
+        return dict(self.axes)[name]
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    path: str
+    description: str
+    problems: Tuple[ProblemChoice, ...]
+    optimizers: Tuple[OptimizerChoice, ...]
+    seeds: Tuple[int, ...]
+    exclude: Tuple[Dict[str, Tuple[Any, ...]], ...]
+    include: Tuple[Dict[str, Tuple[Any, ...]], ...]
+    threads: Optional[int]
+    order: str
+    telemetry: Dict[str, Any]
+    on_missing_device: str  # "error" or "skip"
+    document: Dict[str, Any]  # the YAML as read, for the run manifest
+
+
+def load_suite(path: str) -> Suite:
+    """Read and validate ``path``; raises SuiteError listing every mistake."""
+    document = _read_yaml(path)
+    check = Checker(path)
+    suite = _parse(document, path, check)
+    check.raise_if_any()
+    return suite
+
+
+def _read_yaml(path: str) -> Dict[str, Any]:
+    try:
+        size = os.path.getsize(path)
+    except OSError as error:
+        raise SuiteError(path, [f"{path}: cannot read suite: {error.strerror}"]) from None
+    if size > MAX_SUITE_BYTES:
+        raise SuiteError(path, [f"{path}: {size} bytes; a suite may be at most {MAX_SUITE_BYTES}"])
+    with open(path, encoding="utf-8") as handle:
+        try:
+            document = yaml.load(handle, Loader=_UniqueKeyLoader)  # a SafeLoader: no objects
+        except yaml.YAMLError as error:
+            raise SuiteError(path, [f"{path}: not valid YAML: {error}"]) from None
+    if document is None:
+        raise SuiteError(path, [f"{path}: the suite is empty; it needs at least 'problems'"])
+    if not isinstance(document, dict):
+        raise SuiteError(path, [f"{path}: a suite is a mapping of keys, got {type(document).__name__}"])
+    return document
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key given twice (PyYAML would silently keep the last)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} is given twice", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _as_list(value: Any) -> List[Any]:
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _parse(doc: Dict[str, Any], path: str, check: Checker) -> Optional[Suite]:
+    check.unknown_keys("", doc, TOP_KEYS)
+    name = doc.get("name", os.path.splitext(os.path.basename(path))[0])
+    if not isinstance(name, str) or not name or "/" in name or name.startswith("."):
+        check.fail("name", f"expected a plain name (no '/'), got {name!r}")
+    shared_axes = {axis: _read_axis(check, axis, doc[axis]) for axis in AXES if axis in doc}
+    shared_budget = _read_budget(check, "budget", check.mapping("budget", doc.get("budget", {})) or {})
+    optimizer_choices = _read_optimizers(check, doc.get("optimizers"))
+    problem_choices = _read_problems(check, doc.get("problems"), shared_axes, shared_budget)
+    seeds = _read_seeds(check, doc)
+    exclude = tuple(_read_matchers(check, "exclude", doc.get("exclude", [])))
+    include = tuple(_read_matchers(check, "include", doc.get("include", [])))
+    threads = None
+    if "threads" in doc:
+        threads = check.integer("threads", doc["threads"], minimum=1)
+    order = check.choice("order", doc.get("order", "grid"), list(ORDERS))
+    on_missing = check.choice("on_missing_device", doc.get("on_missing_device", "error"), ["error", "skip"])
+    telemetry = _read_telemetry(check, doc.get("telemetry", {}))
+    description = doc.get("description", "")
+    if not isinstance(description, str):
+        check.fail("description", f"expected text, got {description!r}")
+    if check.problems:
+        return None
+    return Suite(
+        name=name, path=path, description=description, problems=tuple(problem_choices),
+        optimizers=tuple(optimizer_choices), seeds=seeds, exclude=exclude, include=include,
+        threads=threads, order=order, telemetry=telemetry, on_missing_device=on_missing,
+        document=doc,
+    )  # fmt: skip
+
+
+def _read_axis(check: Checker, key: str, value: Any) -> Tuple[Any, ...]:
+    axis = key.rsplit(".", 1)[-1]
+    values = _as_list(value)
+    if not values:
+        check.fail(key, "an empty list leaves nothing to run")
+    out = []
+    for index, item in enumerate(values):
+        where = key if len(values) == 1 and not isinstance(value, list) else f"{key}[{index}]"
+        converted = _read_axis_value(check, where, axis, item)
+        if converted is not None:
+            out.append(converted)
+    return tuple(out)
+
+
+def _read_axis_value(check: Checker, where: str, axis: str, item: Any) -> Any:
+    if axis == "activation":
+        if item is None:
+            item = "none"  # YAML reads a bare `none`-like null as None
+        if item in activations.available():
+            return item
+        if item in activations.known():
+            check.fail(where, f"activation {item!r} needs a newer torch than this one",
+                       activations.available())  # fmt: skip
+            return None
+        return check.choice(where, item, activations.available())
+    if axis == "device":
+        return _read_device(check, where, item)
+    if axis == "batch":
+        if item == "full":
+            return "full"
+        if isinstance(item, int) and not isinstance(item, bool) and item >= 1:
+            return item
+        check.fail(where, f"expected 'full' or a batch size (1 for single-sample), got {item!r}")
+        return None
+    if axis == "dropout":
+        rate = check.number(where, item, minimum=0.0)
+        if rate is not None and rate >= 1.0:
+            check.fail(where, f"a dropout rate is in [0, 1), got {item!r}")
+            return None
+        return None if rate is None else float(rate)
+    if axis == "batch_norm":
+        return check.boolean(where, item)
+    if axis == "implementation":
+        return check.choice(where, item, list(learners.IMPLEMENTATIONS))
+    raise AssertionError(axis)
+
+
+def _read_device(check: Checker, where: str, item: Any) -> Optional[str]:
+    allowed = ["cpu", "cuda", "cuda:N", "auto"]
+    if item in ("cpu", "cuda", "auto"):
+        return item
+    if isinstance(item, str) and item.startswith("cuda:") and item[5:].isdigit():
+        return item
+    check.fail(where, f"unknown device {item!r}", allowed, item)
+    return None
+
+
+def _read_budget(check: Checker, key: str, raw: Dict[str, Any], base: Budget = None) -> Budget:
+    check.unknown_keys(key, raw, BUDGET_KEYS)
+    values = {} if base is None else dict(base.__dict__)
+    if "steps" in raw and "epochs" in raw:
+        check.fail(key, "give either steps or epochs, not both")
+    if "steps" in raw:
+        values["steps"], values["epochs"] = (
+            check.integer(key + ".steps", raw["steps"], minimum=1),
+            None,
+        )
+    if "epochs" in raw:
+        epochs = check.number(key + ".epochs", raw["epochs"], positive=True)
+        values["steps"], values["epochs"] = None, epochs
+    if "time_limit" in raw:
+        values["time_limit_s"] = check.number(key + ".time_limit", raw["time_limit"], positive=True)
+    for name in ("eval_every", "log_every"):
+        if name in raw:
+            values[name] = check.integer(f"{key}.{name}", raw[name], minimum=1)
+    values.setdefault("steps", None)
+    values.setdefault("epochs", None)
+    values.setdefault("time_limit_s", DEFAULT_TIME_LIMIT_S)
+    values.setdefault("eval_every", None)  # None: the problem's default
+    values.setdefault("log_every", 1)
+    return Budget(**values)
+
+
+def _read_optimizers(check: Checker, raw: Any) -> List[OptimizerChoice]:
+    if raw is None:
+        check.fail("optimizers", "missing: name at least one", list(optimizers.OPTIMIZERS))
+        return []
+    entries = {name: {} for name in raw} if isinstance(raw, list) else check.mapping("optimizers", raw)
+    choices = []
+    for name, settings in (entries or {}).items():
+        key = f"optimizers.{name}"
+        if name not in optimizers.OPTIMIZERS:
+            check.fail(key, f"unknown optimizer {name!r}", list(optimizers.OPTIMIZERS), name)
+            continue
+        settings = check.mapping(key, {} if settings is None else settings)
+        if settings is None:
+            continue
+        spec = optimizers.OPTIMIZERS[name]
+        check.unknown_keys(key, settings, ["lr"] + list(spec.hyper))
+        lr = _read_lr(check, key + ".lr", settings["lr"]) if "lr" in settings else None
+        hyper = []
+        for hname in spec.hyper:
+            if hname in settings:
+                hyper.append((hname, _read_hyper(check, f"{key}.{hname}", hname, settings[hname])))
+        choices.append(OptimizerChoice(name, lr, tuple(hyper)))
+    return choices
+
+
+def _read_lr(check: Checker, key: str, raw: Any) -> Tuple[float, ...]:
+    values = [check.number(f"{key}[{i}]", v, positive=True) for i, v in enumerate(_as_list(raw))]
+    if not values:
+        check.fail(key, "an empty list leaves nothing to run")
+    return tuple(float(v) for v in values if v is not None)
+
+
+def _read_hyper(check: Checker, key: str, name: str, raw: Any) -> Tuple[Any, ...]:
+    if name == "betas":
+        # [0.9, 0.999] is one value; [[0.9, 0.999], [0.8, 0.99]] sweeps two.
+        grid = raw if raw and isinstance(raw[0], (list, tuple)) else [raw]
+        out = []
+        for i, pair in enumerate(grid):
+            ok = isinstance(pair, (list, tuple)) and len(pair) == 2
+            numbers = [check.number(f"{key}[{i}]", b, minimum=0.0) for b in pair] if ok else []
+            if not ok or any(b is None or b >= 1 for b in numbers):
+                check.fail(key, f"expected two numbers in [0, 1), like [0.9, 0.999], got {pair!r}")
+            else:
+                out.append(tuple(float(b) for b in numbers))
+        return tuple(out)
+    values = [check.number(f"{key}[{i}]", v, minimum=0.0) for i, v in enumerate(_as_list(raw))]
+    return tuple(float(v) for v in values if v is not None)
+
+
+def _read_problems(check, raw, shared_axes, shared_budget) -> List[ProblemChoice]:
+    if raw is None:
+        check.fail("problems", "missing: name at least one", list(PROBLEMS))
+        return []
+    entries = {name: {} for name in raw} if isinstance(raw, list) else check.mapping("problems", raw)
+    choices = []
+    for name, settings in (entries or {}).items():
+        key = f"problems.{name}"
+        if name not in PROBLEMS:
+            check.fail(key, f"unknown problem {name!r}", list(PROBLEMS), name)
+            continue
+        settings = check.mapping(key, {} if settings is None else settings)
+        if settings is None:
+            continue
+        check.unknown_keys(key, settings, PROBLEM_KEYS)
+        problem = PROBLEMS[name]
+        own_axes = {a: _read_axis(check, f"{key}.{a}", settings[a]) for a in AXES if a in settings}
+        _check_problem_takes(check, key, problem, own_axes)
+        axes = {a: (problem.default_activation if a == "activation" else _AXIS_DEFAULTS[a],) for a in AXES}
+        axes.update(shared_axes)
+        axes.update(own_axes)
+        budget = _read_budget(
+            check, key, {k: settings[k] for k in BUDGET_KEYS if k in settings}, shared_budget
+        )
+        if budget.steps is None and budget.epochs is None:
+            budget = budget.__class__(**dict(budget.__dict__, steps=problem.default_steps))
+        if budget.eval_every is None:
+            budget = budget.__class__(**dict(budget.__dict__, eval_every=problem.default_eval_every))
+        options = _read_options(check, key + ".options", problem, settings.get("options", {}))
+        lr = _read_problem_lr(check, key + ".lr", settings.get("lr", {}))
+        choices.append(ProblemChoice(
+            name, tuple(sorted(axes.items())), tuple(sorted(own_axes)), budget, options, lr
+        ))  # fmt: skip
+    return choices
+
+
+_AXIS_DEFAULTS = {
+    "device": "cpu", "batch": "full", "dropout": 0.0, "batch_norm": False, "implementation": "torch",
+}  # fmt: skip
+
+
+def _check_problem_takes(check: Checker, key: str, problem: Problem, own_axes) -> None:
+    """An axis set on a problem itself must mean something for that problem."""
+    takes = {
+        "activation": problem.takes_activation, "dropout": problem.takes_dropout,
+        "batch_norm": problem.takes_batch_norm,
+    }  # fmt: skip
+    for axis, ok in takes.items():
+        if axis in own_axes and not ok:
+            check.fail(f"{key}.{axis}", f"problem {problem.name!r} has no {axis} to set")
+    for impl in own_axes.get("implementation", ()):
+        if impl not in problem.implementations:
+            check.fail(key + ".implementation", f"{impl!r} is not implemented for {problem.name!r}",
+                       problem.implementations)  # fmt: skip
+
+
+def _read_options(check: Checker, key: str, problem: Problem, raw: Any) -> Tuple[Tuple[str, Any], ...]:
+    raw = check.mapping(key, raw) or {}
+    check.unknown_keys(key, raw, problem.options)
+    values = {}
+    for name, option in problem.options.items():
+        value = raw.get(name, option.default)
+        where = f"{key}.{name}"
+        if option.choices is not None:
+            check.choice(where, value, list(option.choices))
+        elif option.kind is int and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            check.fail(where, f"expected a whole number >= 0, got {value!r}")
+        elif option.kind is str and not isinstance(value, str):
+            check.fail(where, f"expected text, got {value!r}")
+        if name == "data_dir" and value:
+            value = os.path.expanduser(value)
+        values[name] = value
+    return tuple(sorted(values.items()))
+
+
+def _read_problem_lr(check: Checker, key: str, raw: Any) -> Tuple[Tuple[str, Tuple[float, ...]], ...]:
+    raw = check.mapping(key, raw) or {}
+    check.unknown_keys(key, raw, optimizers.OPTIMIZERS)
+    return tuple(sorted((n, _read_lr(check, f"{key}.{n}", v)) for n, v in raw.items()))
+
+
+def _read_seeds(check: Checker, doc: Dict[str, Any]) -> Tuple[int, ...]:
+    if "seeds" in doc and "repeats" in doc:
+        check.fail("seeds", "give either seeds or repeats, not both")
+        return ()
+    if "repeats" in doc:
+        repeats = check.integer("repeats", doc["repeats"], minimum=1)
+        return tuple(range(repeats or 0))
+    seeds = [check.integer(f"seeds[{i}]", s, minimum=0) for i, s in enumerate(_as_list(doc.get("seeds", 0)))]
+    if len(set(seeds)) != len(seeds):
+        check.fail("seeds", f"a seed is listed twice: {seeds!r}")
+    return tuple(s for s in seeds if s is not None)
+
+
+def _read_matchers(check: Checker, key: str, raw: Any) -> List[Dict[str, Tuple[Any, ...]]]:
+    if not isinstance(raw, list):
+        check.fail(key, f"expected a list of {{key: value}} cell patterns, got {raw!r}")
+        return []
+    matchers = []
+    for index, entry in enumerate(raw):
+        where = f"{key}[{index}]"
+        entry = check.mapping(where, entry)
+        if entry is None:
+            continue
+        if not entry:
+            check.fail(where, "an empty pattern matches every cell")
+        check.unknown_keys(where, entry, MATCH_KEYS)
+        matcher = {}
+        for name, value in entry.items():
+            if name in AXES:
+                matcher[name] = _read_axis(check, f"{where}.{name}", value)
+            elif name == "problem":
+                matcher[name] = tuple(
+                    check.choice(where + ".problem", v, list(PROBLEMS)) for v in _as_list(value)
+                )
+            elif name == "optimizer":
+                matcher[name] = tuple(
+                    check.choice(where + ".optimizer", v, list(optimizers.OPTIMIZERS)) for v in _as_list(value)
+                )  # fmt: skip
+            elif name == "lr":
+                matcher[name] = _read_lr(check, where + ".lr", value)
+            elif name == "seed":
+                matcher[name] = tuple(_as_list(value))
+        matchers.append(matcher)
+    return matchers
+
+
+def _read_telemetry(check: Checker, raw: Any) -> Dict[str, Any]:
+    raw = check.mapping("telemetry", raw) or {}
+    check.unknown_keys("telemetry", raw, TELEMETRY_KEYS)
+    out = {"sources": ("auto",), "interval_s": None, "idle_baseline_s": 0.0, "cooldown": None}
+    if "sources" in raw:
+        sources = tuple(_as_list(raw["sources"]))
+        for i, source in enumerate(sources):
+            check.choice(f"telemetry.sources[{i}]", source, list(TELEMETRY_SOURCES))
+        out["sources"] = sources
+    if "interval" in raw:
+        out["interval_s"] = check.number("telemetry.interval", raw["interval"], positive=True)
+    if "idle_baseline" in raw:
+        out["idle_baseline_s"] = check.number("telemetry.idle_baseline", raw["idle_baseline"], minimum=0.0)
+    if "cooldown" in raw:
+        cooldown = check.mapping("telemetry.cooldown", raw["cooldown"]) or {}
+        check.unknown_keys("telemetry.cooldown", cooldown, COOLDOWN_KEYS)
+        if "below" not in cooldown:
+            check.fail("telemetry.cooldown.below", "missing: the temperature (deg C) to wait for")
+        out["cooldown"] = {
+            "zone": str(cooldown.get("zone", "CPU")),
+            "below_c": check.number("telemetry.cooldown.below", cooldown.get("below", 0)),
+            "max_wait_s": check.number(
+                "telemetry.cooldown.max_wait", cooldown.get("max_wait", 300), positive=True
+            ),
+        }
+    return out
+
+
+def suite_by_name(name_or_path: str, search: str = "suites") -> str:
+    """``tutorial`` -> ``suites/tutorial.yaml``; a path is returned as it is."""
+    if os.path.exists(name_or_path) or name_or_path.endswith((".yaml", ".yml")):
+        return name_or_path
+    candidate = os.path.join(search, name_or_path + ".yaml")
+    return candidate if os.path.exists(candidate) else name_or_path

@@ -1,0 +1,66 @@
+"""What the suite's ``telemetry:`` mapping asks for: sources, interval, cool-down, idle baseline."""
+
+from dataclasses import dataclass
+from typing import Optional, Tuple
+
+# In the order "auto" tries them; the first power source active names a trial's energy.
+KNOWN_SOURCES = ("jetson", "tegrastats", "nvml", "rapl", "host")
+
+# Per-source sampling interval (s) when the suite names none. 0.5 s on a Jetson, as jtop's
+# maintainer advises (jtop is reported unstable at very short intervals, jetson_stats #414);
+# counters read straight from sysfs/NVML are cheap and go faster.
+DEFAULT_INTERVAL_S = {"jetson": 0.5, "tegrastats": 0.5, "nvml": 0.1, "rapl": 0.1, "host": 0.5}
+# The shortest interval each source is run at, whatever the suite asks.
+MIN_INTERVAL_S = {"jetson": 0.2, "tegrastats": 0.1, "nvml": 0.02, "rapl": 0.02, "host": 0.05}
+
+
+@dataclass(frozen=True)
+class TelemetryConfig:
+    sources: Tuple[str, ...] = ("auto",)  # any of KNOWN_SOURCES, or ("auto",), or ("none",)
+    interval_s: Optional[float] = None  # None -> per-source default (0.5 s for jetson/tegrastats)
+    cooldown_zone: Optional[str] = None  # e.g. "CPU"; cooling gate off when None
+    cooldown_below_c: Optional[float] = None
+    cooldown_max_wait_s: float = 300.0
+    idle_baseline_s: float = 0.0  # measure idle power this long before the sweep (0: skip)
+
+    def __post_init__(self) -> None:
+        problems = config_problems(self)
+        if problems:
+            raise ValueError("telemetry: " + "; ".join(problems))
+
+    @property
+    def auto(self) -> bool:
+        return tuple(self.sources) == ("auto",)
+
+    @property
+    def off(self) -> bool:
+        return tuple(self.sources) == ("none",)
+
+    def interval_for(self, source: str) -> float:
+        wanted = DEFAULT_INTERVAL_S[source] if self.interval_s is None else self.interval_s
+        return max(float(wanted), MIN_INTERVAL_S[source])
+
+
+def config_problems(config: TelemetryConfig) -> list:
+    """Every reason the config is invalid, each naming the key and the allowed values."""
+    problems = []
+    sources = tuple(config.sources)
+    allowed = KNOWN_SOURCES + ("auto", "none")
+    unknown = [s for s in sources if s not in allowed]
+    if not sources:
+        problems.append("sources is empty; allowed: {}".format(", ".join(allowed)))
+    elif unknown:
+        problems.append(
+            "unknown source {}; allowed: {}".format(", ".join(map(repr, unknown)), ", ".join(allowed))
+        )
+    elif len(sources) > 1 and ("auto" in sources or "none" in sources):
+        problems.append("'auto' and 'none' stand alone in sources, got {}".format(list(sources)))
+    if config.interval_s is not None and not config.interval_s > 0:
+        problems.append("interval must be > 0 s, got {!r}".format(config.interval_s))
+    if (config.cooldown_zone is None) != (config.cooldown_below_c is None):
+        problems.append("cooldown needs both a zone and a below_c threshold")
+    if not config.cooldown_max_wait_s >= 0:
+        problems.append("cooldown max_wait must be >= 0 s")
+    if not config.idle_baseline_s >= 0:
+        problems.append("idle_baseline must be >= 0 s")
+    return problems

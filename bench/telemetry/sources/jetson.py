@@ -1,0 +1,271 @@
+"""Jetson boards through jtop (jetson-stats 4.3 on the Nano's Python 3.6, and 7.x).
+
+Facts this relies on (measured against the real server; shared/notes/jetson-stats.md):
+* ``power['tot']`` is the board-input rail itself (POM_5V_IN on a Nano, VDD_IN on an Orin
+  Nano), moved out of ``power['rail']`` and carrying its ``name``; on a board with no such
+  rail jtop sums the rails and gives no name. Values are integer mW.
+* ``avg`` is not a time average (each sample sets it to (power + previous avg) // 2), so we
+  integrate ``power`` ourselves and never read ``avg``.
+* An unreadable thermal sensor reads -256 with ``online: False``: that is no reading.
+* The server pushes at the interval its client asks for, shared by every client; a sample is
+  stamped with our clock when it arrives (within one interval of the sysfs change).
+"""
+
+import glob
+import os
+from typing import Any, Dict, Optional
+
+from .base import Lost, Readings, Source, Unavailable
+
+SOCKET = "/run/jtop.sock"
+THERMAL_ROOT = "/sys/devices/virtual/thermal"
+OFFLINE_TEMP = -256
+
+
+def explain_failure(error: BaseException, socket: str = SOCKET) -> str:
+    """A reason a person can act on, from whatever jtop's client raised at start."""
+    text = " ".join(str(error).split())
+    if isinstance(error, ImportError):
+        return "jetson-stats is not installed (pip install jetson-stats): {}".format(text)
+    if "Mismatch version" in text or "Mismatch of Python" in text:
+        return (
+            "jtop client/service version mismatch ({}); install the jetson-stats version the "
+            "service runs, or restart the service after upgrading".format(text)
+        )
+    if "can't access" in text or isinstance(error, PermissionError):
+        return (
+            "permission denied on {} (it is readable by root and the jtop group only): "
+            "sudo usermod -aG jtop $USER, then log in again".format(socket)
+        )
+    if "not active" in text or not os.path.exists(socket):
+        return "jtop service not running ({} absent or refusing): sudo systemctl restart jtop.service".format(
+            socket
+        )
+    return "jtop failed to start: {}: {}".format(type(error).__name__, text)
+
+
+def zone_name(raw: str) -> str:
+    """jtop's name for a thermal zone: its type up to the first '-' (else '_')."""
+    return raw.split("-")[0] if "-" in raw else raw.split("_")[0]
+
+
+def passive_trip_points(root: str = THERMAL_ROOT) -> Dict[str, float]:
+    """Lowest passive (throttling) trip point per zone, in C, from the thermal sysfs."""
+    trips = {}  # type: Dict[str, float]
+    for zone in sorted(glob.glob(os.path.join(root, "thermal_zone*"))):
+        try:
+            with open(os.path.join(zone, "type")) as f:
+                name = zone_name(f.read().strip())
+        except OSError:
+            continue
+        for kind_path in glob.glob(os.path.join(zone, "trip_point_*_type")):
+            try:
+                with open(kind_path) as f:
+                    if f.read().strip() != "passive":
+                        continue
+                with open(kind_path[: -len("type")] + "temp") as f:
+                    temp_c = int(f.read().strip()) / 1000.0
+            except (OSError, ValueError):
+                continue
+            if name not in trips or temp_c < trips[name]:
+                trips[name] = temp_c
+    return trips
+
+
+def read_l4t_release(path: str = "/etc/nv_tegra_release") -> Optional[str]:
+    """'32.7.1' from '# R32 (release), REVISION: 7.1, ...'; None when absent."""
+    try:
+        with open(path) as f:
+            first = f.readline()
+    except OSError:
+        return None
+    parts = first.split(",")
+    try:
+        major = parts[0].split("R", 1)[1].split()[0]
+        revision = parts[1].split(":", 1)[1].strip()
+    except IndexError:
+        return None
+    return "{}.{}".format(major, revision)
+
+
+class JetsonSource(Source):
+    name = "jetson"
+
+    def __init__(self, interval_s: float) -> None:
+        super(JetsonSource, self).__init__(interval_s)
+        self._jetson = None
+        self._version = None  # type: Optional[str]
+        self.power_scope = None
+
+    def open(self) -> None:
+        try:
+            import jtop as jtop_module  # jetson-stats; imported only when this source is used
+        except ImportError as error:
+            raise Unavailable(explain_failure(error))
+        self._version = getattr(jtop_module, "__version__", None)
+        client = jtop_module.jtop(interval=self.interval_s)
+        try:
+            client.start()
+        except Exception as error:  # jtop raises JtopException, OSError, queue.Empty, ...
+            _close_quietly(client)
+            raise Unavailable(explain_failure(error))
+        self._jetson = client
+        self.power_scope = self._power_scope()
+
+    def _power_scope(self) -> Optional[str]:
+        power = self._jetson.power or {}
+        total = power.get("tot")
+        if not total:
+            return None
+        if total.get("name"):
+            return "board input rail {} (jtop power['tot'])".format(total["name"])
+        return "sum of the rails {} (this board has no input rail)".format(
+            ", ".join(sorted(power.get("rail", {})))
+        )
+
+    def info(self) -> Dict[str, Any]:
+        j = self._jetson
+        info = {
+            "jetson_stats": self._version,
+            "server_interval_s": _attempt(lambda: float(j.interval)),
+            "power_scope": self.power_scope,
+            "rails": sorted((j.power or {}).get("rail", {})),
+            "board": _attempt(lambda: _jsonable(j.board.get("hardware", {}))),
+            "l4t": read_l4t_release(),
+            "nvpmodel": _attempt(lambda: {"id": j.nvpmodel.id, "name": j.nvpmodel.name}),
+            "jetson_clocks": _attempt(lambda: bool(j.jetson_clocks)),
+            "fan": _attempt(lambda: _jsonable(j.fan)),
+            "trip_points_c": self.trip_points_c(),
+        }
+        hardware = info["board"] or {}
+        if hardware.get("L4T"):
+            info["l4t"] = hardware["L4T"]
+        info["jetpack"] = hardware.get("Jetpack")
+        if j.nvpmodel is None:
+            info["nvpmodel"] = None
+        if j.jetson_clocks is None:
+            info["jetson_clocks"] = None
+        return info
+
+    def trip_points_c(self) -> Dict[str, float]:
+        return passive_trip_points()
+
+    def run(self, emit, stop) -> None:
+        j = self._jetson
+        while not stop.is_set():
+            try:
+                fresh = j.ok()  # blocks until the server pushes the next sample
+            except Exception as error:
+                raise Lost("jtop connection lost: {}: {}".format(type(error).__name__, error))
+            if not fresh:
+                raise Lost(
+                    "jtop sent nothing for {:.1f} s (service stopped or hung)".format(
+                        3 * self.interval_s
+                    )
+                )
+            emit(self.readings())
+
+    def readings(self) -> Readings:
+        j = self._jetson
+        out = []  # type: Readings
+        power = j.power or {}
+        total = power.get("tot")
+        if total and "power" in total:
+            out.append(("power_w.total", total["power"] / 1000.0))
+        for rail, values in sorted(power.get("rail", {}).items()):
+            if values.get("online", True) and "power" in values:
+                out.append(("power_w." + rail, values["power"] / 1000.0))
+        for zone, values in sorted((j.temperature or {}).items()):
+            temp = values.get("temp")
+            if values.get("online", True) and temp is not None and temp > OFFLINE_TEMP:
+                out.append(("temp_c." + zone, float(temp)))
+        out.extend(_gpu_readings(j.gpu))
+        out.extend(_cpu_readings(j.cpu))
+        out.extend(_memory_readings(j.memory))
+        for fan in (j.fan or {}).values():
+            speeds = fan.get("speed") or []
+            if speeds:
+                out.append(("fan_pct", float(speeds[0])))
+                break
+        nvp = j.nvpmodel
+        if nvp is not None:
+            out.append(("nvpmodel_id", _attempt(lambda: float(nvp.id))))
+        if j.jetson_clocks is not None:
+            out.append(("jetson_clocks", _attempt(lambda: 1.0 if j.jetson_clocks else 0.0)))
+        return out
+
+    def close(self) -> None:
+        if self._jetson is not None:
+            _close_quietly(self._jetson)
+            self._jetson = None
+
+
+def _gpu_readings(gpu) -> Readings:
+    for values in (gpu or {}).values():  # the integrated GPU is the first (and only) one
+        status = values.get("status", {})
+        freq = values.get("freq", {})
+        out = []  # type: Readings
+        if "load" in status:
+            out.append(("gpu_load_pct", float(status["load"])))
+        if freq.get("cur") is not None:
+            out.append(("gpu_freq_mhz", freq["cur"] / 1000.0))  # jtop gives kHz
+        if freq.get("max"):
+            out.append(("gpu_freq_max_mhz", freq["max"] / 1000.0))
+        return out
+    return []
+
+
+def _cpu_readings(cpu) -> Readings:
+    out = []  # type: Readings
+    if not cpu:
+        return out
+    total = cpu.get("total", {})
+    if "idle" in total:
+        out.append(("cpu_load_pct", 100.0 - float(total["idle"])))
+    ratios = []
+    for core in cpu.get("cpu", []):
+        freq = core.get("freq") or {}
+        if core.get("online") and freq.get("cur") and freq.get("max"):
+            ratios.append(float(freq["cur"]) / float(freq["max"]))
+    if ratios:
+        out.append(("cpu_freq_ratio", sum(ratios) / len(ratios)))
+    return out
+
+
+def _memory_readings(memory) -> Readings:
+    out = []  # type: Readings
+    ram = (memory or {}).get("RAM", {})
+    if "used" in ram:
+        # jtop gives kB. CPU and GPU share this RAM on a Jetson: 'used' includes the GPU's part
+        out.append(("ram_used_bytes", ram["used"] * 1024.0))
+        out.append(("ram_total_bytes", ram.get("tot", 0) * 1024.0 or None))
+    if ram.get("shared") is not None:
+        out.append(("gpu_shared_bytes", ram["shared"] * 1024.0))
+    swap = (memory or {}).get("SWAP", {})
+    if "used" in swap:
+        out.append(("swap_used_bytes", swap["used"] * 1024.0))
+    return out
+
+
+def _attempt(fn):
+    try:
+        return fn()
+    except Exception:
+        return None
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)
+
+
+def _close_quietly(client) -> None:
+    try:
+        client.close()
+    except Exception:
+        pass

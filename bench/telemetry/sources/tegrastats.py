@@ -1,0 +1,169 @@
+"""Jetson fallback when jtop is absent: ``tegrastats --interval N`` as a child process.
+
+Line formats handled (tests/test_telemetry_tegrastats.py holds real lines of each):
+* Nano / L4T R32: rails in mW without a unit, ``POM_5V_IN 1902/1902`` (now/average);
+  temperatures ``CPU@29.5C``.
+* Orin / L4T R35-R36: ``VDD_IN 5000mW/4900mW``; lower-case zones ``gpu@63.5C``; a date first.
+* JetPack 7: three values per rail ``VDD_GPU_SOC 5139mW/5139mW/5139mW``, and temperatures
+  with two values ``cpu@52.968C/52.968C``.
+Only the first (instantaneous) rail value is used: the others are averages over the whole
+life of the tegrastats process, which would smear trial boundaries.
+"""
+
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from typing import List, Optional, Tuple
+
+from .base import Lost, Readings, Source, Unavailable
+
+MIB = 1024.0 * 1024.0
+# The board-input rail, in the order jtop 7 prefers them; otherwise the rails are summed.
+TOTAL_RAILS = ("VIN", "POM_5V_IN", "VDD_IN")
+
+_RAM = re.compile(r"\bRAM (\d+)/(\d+)MB")
+_SWAP = re.compile(r"\bSWAP (\d+)/(\d+)MB")
+_CPU = re.compile(r"\bCPU \[([^\]]*)\]")
+_GPU = re.compile(r"\bGR3D_FREQ (?:(\d+)%)?(?:@\[?(\d+))?")
+_TEMP = re.compile(r"(?<![\w%@])([A-Za-z][A-Za-z0-9_]*)@(-?\d+(?:\.\d+)?)C\b")
+# a rail: NAME now[mW]/avg[mW][/max[mW]], the value ending at whitespace (so not RAM .../...MB)
+_RAIL = re.compile(r"\b([A-Z][A-Z0-9_]*) (\d+)(?:mW)?/(\d+)(?:mW)?(?:/(\d+)(?:mW)?)?(?=\s|$)")
+
+
+@dataclass(frozen=True)
+class ParsedLine:
+    readings: Readings
+    rails: Tuple[str, ...]
+    total_rail: Optional[str]  # None: power_w.total is the sum of the rails
+
+
+def parse_line(line: str) -> ParsedLine:
+    out = []  # type: Readings
+    m = _RAM.search(line)
+    if m:
+        out.append(("ram_used_bytes", int(m.group(1)) * MIB))
+        out.append(("ram_total_bytes", int(m.group(2)) * MIB))
+    m = _SWAP.search(line)
+    if m:
+        out.append(("swap_used_bytes", int(m.group(1)) * MIB))
+    m = _CPU.search(line)
+    if m:
+        out.extend(_cpu(m.group(1)))
+    m = _GPU.search(line)
+    if m:
+        if m.group(1) is not None:
+            out.append(("gpu_load_pct", float(m.group(1))))
+        if m.group(2) is not None:
+            out.append(("gpu_freq_mhz", float(m.group(2))))
+    for zone, value in _TEMP.findall(line):
+        # PMIC reads a fixed 50 or 100 C on these boards (jtop skips it too); -256 is "offline"
+        if zone.upper().startswith("PMIC") or float(value) <= -256:
+            continue
+        out.append(("temp_c." + zone, float(value)))
+    rails = []  # type: List[Tuple[str, float]]
+    for name, now, _avg, _third in _RAIL.findall(line):
+        rails.append((name, int(now) / 1000.0))
+    total_rail = None
+    names = [name for name, _ in rails]
+    for candidate in TOTAL_RAILS:
+        if candidate in names:
+            total_rail = candidate
+            break
+    if rails:
+        if total_rail is not None:
+            out.append(("power_w.total", dict(rails)[total_rail]))
+        else:
+            out.append(("power_w.total", sum(w for _, w in rails)))
+        out.extend(("power_w." + name, w) for name, w in rails if name != total_rail)
+    return ParsedLine(out, tuple(names), total_rail)
+
+
+def _cpu(inside: str) -> Readings:
+    loads = []
+    freqs = []
+    for core in inside.split(","):
+        core = core.strip()
+        if not core or core == "off":
+            continue
+        load, _, freq = core.partition("@")
+        try:
+            loads.append(float(load.rstrip("%")))
+            if freq:
+                freqs.append(float(freq))
+        except ValueError:
+            continue
+    out = []  # type: Readings
+    if loads:
+        out.append(("cpu_load_pct", sum(loads) / len(loads)))
+    if freqs:
+        out.append(("cpu_freq_mhz", sum(freqs) / len(freqs)))
+    return out
+
+
+class TegrastatsSource(Source):
+    name = "tegrastats"
+
+    def __init__(self, interval_s: float, executable: Optional[str] = None) -> None:
+        super(TegrastatsSource, self).__init__(interval_s)
+        self._executable = executable
+        self._proc = None
+        self._first = None  # type: Optional[ParsedLine]
+
+    def open(self) -> None:
+        exe = self._executable or shutil.which("tegrastats")
+        if exe is None:
+            raise Unavailable("tegrastats not found in PATH (not a Jetson?)")
+        interval_ms = str(max(1, int(round(self.interval_s * 1000))))
+        try:
+            self._proc = subprocess.Popen(
+                [exe, "--interval", interval_ms],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                universal_newlines=True,
+                bufsize=1,
+            )
+        except OSError as error:
+            raise Unavailable("cannot start {}: {}".format(exe, error))
+        line = self._proc.stdout.readline()
+        if not line:
+            raise Unavailable("tegrastats printed nothing: " + self._stop_child())
+        self._first = parse_line(line)
+        if self._first.total_rail is not None:
+            self.power_scope = "board input rail {} (tegrastats)".format(self._first.total_rail)
+        elif self._first.rails:
+            self.power_scope = "sum of the rails {} (this board has no input rail)".format(
+                ", ".join(self._first.rails)
+            )
+
+    def info(self):
+        return {
+            "rails": list(self._first.rails) if self._first else [],
+            "power_scope": self.power_scope,
+        }
+
+    def run(self, emit, stop) -> None:
+        proc = self._proc
+        while not stop.is_set():
+            line = proc.stdout.readline()
+            if not line:
+                if stop.is_set():
+                    return
+                raise Lost("tegrastats exited: " + self._stop_child())
+            emit(parse_line(line).readings)
+
+    def _stop_child(self) -> str:
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return "not running"
+        if proc.poll() is None:
+            proc.terminate()
+        try:
+            _out, err = proc.communicate(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            _out, err = proc.communicate()
+        return "exit code {}{}".format(proc.returncode, ": " + err.strip() if err.strip() else "")
+
+    def close(self) -> None:
+        self._stop_child()

@@ -1,0 +1,270 @@
+"""The instrumented training loop: one trial, top to bottom.
+
+What is timed: only the training steps (drawing a batch, forward, backward, update).
+Evaluation, divergence checks and bookkeeping happen between timed segments. On a GPU
+the loop never waits for the device inside a segment: the loss of each step is written
+into a device-side buffer and fetched at the segment's end, after one synchronisation at
+each edge of the timed region (as torch.utils.benchmark and nanoGPT do).
+"""
+
+import math
+import statistics
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional
+
+import torch
+
+from bench import learners
+from bench.batches import Batches
+from bench.memory import PeakMemory
+from bench.plan import TrialSpec
+from bench.problems import ModelSpec, Problem, ProblemData
+from bench.problems.linear import LINEAR_NAMES, learned_parameters
+from bench.record import Status
+
+CHECK_EVERY = 25  # steps between divergence/time-limit checks, at most
+DIVERGENCE_FACTOR = 1e4  # a loss this many times the initial one has blown up
+EVAL_TRAIN_MAX = 4096  # evaluate the training objective on at most this many samples
+
+
+@dataclass
+class CurvePoint:
+    step: int
+    time_s: float  # training time (sum of step times) after this step
+    loss: Optional[float] = None  # the step's batch loss, before its update
+    eval_loss: Optional[float] = None  # training objective on the training set (eval mode)
+    metric: Optional[float] = None  # the problem's metric on the test split
+
+
+@dataclass
+class TrialResult:
+    status: Status
+    reason: Optional[str]
+    steps: int
+    epochs: float
+    final_loss: Optional[float]
+    best_loss: Optional[float]
+    final_metric: Optional[float]
+    optimum_loss: Optional[float]
+    suboptimality: Optional[float]
+    steps_to_target: Optional[int]
+    time_to_target_s: Optional[float]
+    train_time_s: float
+    eval_time_s: float
+    step_time_median_s: Optional[float]
+    step_time_iqr_s: Optional[float]
+    step_time_samples: int
+    memory: Dict[str, Any]
+    learned: Optional[Dict[str, Any]]
+    curve: List[CurvePoint]
+    train_start: Optional[float]  # clock time the first timed segment began
+    train_end: Optional[float]  # ... and the last one ended
+    target_clock: Optional[float]  # clock time at which the target was first seen
+    notes: Dict[str, Any] = field(default_factory=dict)
+
+
+class _Stop(Exception):
+    def __init__(self, status: Status, reason: str):
+        super().__init__(reason)
+        self.status, self.reason = status, reason
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _finite(value: Optional[float]) -> Optional[float]:
+    return value if value is not None and math.isfinite(value) else None
+
+
+def run_trial(
+    spec: TrialSpec,
+    problem: Problem,
+    data: ProblemData,
+    clock: Callable[[], float] = time.perf_counter,
+) -> TrialResult:
+    """Train one trial. Never raises for a failing trial: failures come back as a status."""
+    device = resolve_device(spec.device)
+    state = _State(clock)
+    memory = None
+    try:
+        memory = PeakMemory(device)
+        _train(spec, problem, data, device, state, memory)
+    except _Stop as stop:
+        state.status, state.reason = stop.status, stop.reason
+    except MemoryError as error:
+        state.status, state.reason = Status.OUT_OF_MEMORY, f"MemoryError: {error}"
+    except RuntimeError as error:
+        if "out of memory" in str(error).lower():  # torch 1.10 has no OutOfMemoryError class
+            state.status = Status.OUT_OF_MEMORY
+        else:
+            state.status = Status.ERROR
+        state.reason = f"{type(error).__name__}: {error}"
+    except Exception as error:  # a failed trial is data: record it and go on
+        state.status, state.reason = Status.ERROR, f"{type(error).__name__}: {error}"
+    finally:
+        if device.type == "cuda" and state.status == Status.OUT_OF_MEMORY:
+            torch.cuda.empty_cache()
+    return state.result(data, memory)
+
+
+class _State:
+    """What the loop accumulates; turned into a TrialResult at the end."""
+
+    def __init__(self, clock: Callable[[], float]):
+        self.clock = clock
+        self.status, self.reason = Status.OK, None  # type: Status, Optional[str]
+        self.steps = 0
+        self.epochs = 0.0
+        self.train_time = 0.0
+        self.eval_time = 0.0
+        self.step_times = []  # type: List[float]
+        self.elapsed = [0.0]  # training time after each step: sum of the step times
+        self.curve = {}  # type: Dict[int, CurvePoint]
+        self.best_loss = None  # type: Optional[float]
+        self.final_loss = None  # type: Optional[float]
+        self.final_metric = None  # type: Optional[float]
+        self.target_step = None  # type: Optional[int]
+        self.target_time = None  # type: Optional[float]
+        self.target_clock = None  # type: Optional[float]
+        self.train_start = None  # type: Optional[float]
+        self.train_end = None  # type: Optional[float]
+        self.learned = None  # type: Optional[Dict[str, Any]]
+        self.optimum = None  # type: Optional[float]
+
+    def point(self, step: int) -> CurvePoint:
+        if step not in self.curve:
+            self.curve[step] = CurvePoint(step, self.elapsed[step])
+        return self.curve[step]
+
+    def result(self, data: ProblemData, memory: Optional[PeakMemory]) -> TrialResult:
+        times = sorted(self.step_times)
+        median = statistics.median(times) if times else None
+        iqr = None
+        if len(times) >= 4:
+            iqr = times[(3 * len(times)) // 4] - times[len(times) // 4]
+        final = _finite(self.final_loss)
+        subopt = None
+        if final is not None and data.optimum_loss is not None:
+            subopt = max(0.0, final - data.optimum_loss)
+        return TrialResult(
+            status=self.status, reason=self.reason, steps=self.steps, epochs=self.epochs,
+            final_loss=final, best_loss=_finite(self.best_loss),
+            final_metric=_finite(self.final_metric), optimum_loss=data.optimum_loss,
+            suboptimality=subopt, steps_to_target=self.target_step,
+            time_to_target_s=self.target_time, train_time_s=self.train_time,
+            eval_time_s=self.eval_time, step_time_median_s=median, step_time_iqr_s=iqr,
+            step_time_samples=len(times), memory=memory.result() if memory else {},
+            learned=self.learned, curve=[self.curve[s] for s in sorted(self.curve)],
+            train_start=self.train_start, train_end=self.train_end,
+            target_clock=self.target_clock,
+        )  # fmt: skip
+
+
+def _train(spec, problem, data, device, state: _State, memory: PeakMemory) -> None:
+    trial_start = state.clock()
+    torch.manual_seed(spec.seed)  # the same initial weights for every optimizer, per seed
+    model_spec = ModelSpec(spec.activation, spec.dropout, spec.batch_norm, dict(spec.options))
+    model = problem.make_model(model_spec).to(device)
+    learner = learners.build(
+        spec.implementation, model, problem.loss_fn(), spec.optimizer, spec.lr, dict(spec.hyper)
+    )
+    x_train, y_train = data.x_train.to(device), data.y_train.to(device)
+    x_eval, y_eval = x_train[:EVAL_TRAIN_MAX], y_train[:EVAL_TRAIN_MAX]
+    x_test, y_test = data.x_test.to(device), data.y_test.to(device)
+    batches = Batches(x_train, y_train, spec.batch, spec.seed)
+    total = spec.steps if spec.steps is not None else batches.steps_for(spec.epochs)
+    loss_fn = problem.loss_fn()
+    # The per-step losses stay on the device until a segment ends: no host sync per step.
+    losses = torch.zeros(total, device=device)
+    cuda = device.type == "cuda"
+
+    def evaluate(step: int) -> None:
+        started = state.clock()
+        learner.eval()
+        with torch.no_grad():
+            eval_loss = float(loss_fn(learner.predict(x_eval), y_eval))
+            metric = float(problem.metric(learner.predict(x_test), y_test))
+        learner.train()
+        state.eval_time += state.clock() - started
+        point = state.point(step)
+        point.eval_loss, point.metric = _finite(eval_loss), _finite(metric)
+        state.final_loss, state.final_metric = eval_loss, metric
+        if math.isfinite(eval_loss) and (state.best_loss is None or eval_loss < state.best_loss):
+            state.best_loss = eval_loss
+        observed = {"loss": eval_loss, "metric": metric}
+        if data.optimum_loss is not None:
+            observed["suboptimality"] = eval_loss - data.optimum_loss
+        if state.target_step is None and problem.target.reached(observed[problem.target.quantity]):
+            state.target_step, state.target_time = step, state.train_time
+            state.target_clock = state.train_end if step else state.clock()
+
+    learner.train()
+    evaluate(0)
+    initial = state.final_loss
+    step = 0
+    try:
+        while step < total:
+            segment_end = min(total, step + CHECK_EVERY, (step // spec.eval_every + 1) * spec.eval_every)
+            _sync(device)
+            if cuda:
+                marks = [torch.cuda.Event(enable_timing=True) for _ in range(segment_end - step + 1)]
+            segment_start = state.clock()
+            if state.train_start is None:
+                state.train_start = segment_start
+            # ---- the timed region ----
+            for i in range(step, segment_end):
+                if cuda:
+                    marks[i - step].record()
+                else:
+                    started = state.clock()
+                x, y = batches.next()
+                losses[i] = learner.step(x, y)
+                if not cuda:
+                    state.step_times.append(state.clock() - started)
+            if cuda:
+                marks[-1].record()
+            _sync(device)
+            state.train_end = state.clock()
+            # ---- end of the timed region ----
+            state.train_time += state.train_end - segment_start
+            if cuda:
+                state.step_times.extend(a.elapsed_time(b) / 1000.0 for a, b in zip(marks, marks[1:]))
+            for duration in state.step_times[step:]:
+                state.elapsed.append(state.elapsed[-1] + duration)
+            segment_losses = losses[step:segment_end].tolist()
+            for i in range(step, segment_end, spec.log_every):
+                state.point(i + 1).loss = _finite(segment_losses[i - step])
+            step = state.steps = segment_end
+            state.epochs = step / float(batches.per_epoch)
+            memory.sample()
+            _check_divergence(segment_losses, initial, step)
+            if step % spec.eval_every == 0 or step == total:
+                evaluate(step)
+                _check_divergence([state.final_loss], initial, step)
+            if state.clock() - trial_start > spec.time_limit_s and step < total:
+                if step % spec.eval_every:
+                    evaluate(step)  # so the final figures describe where it stopped
+                raise _Stop(Status.TIMEOUT, f"time limit of {spec.time_limit_s:g} s reached after {step} of {total} steps")  # fmt: skip
+    finally:
+        if problem.name in LINEAR_NAMES:
+            state.learned = dict(learned_parameters(learner.module()))
+            state.learned["truth"] = data.truth
+            state.learned["optimum"] = data.optimum_params
+
+
+def _check_divergence(losses: List[float], initial: Optional[float], step: int) -> None:
+    limit = DIVERGENCE_FACTOR * max(abs(initial or 0.0), 1e-8)
+    for loss in losses:
+        if not math.isfinite(loss):
+            raise _Stop(Status.DIVERGED, f"loss became {loss} by step {step}")
+        if loss > limit:
+            raise _Stop(Status.DIVERGED, f"loss {loss:.3g} exceeded {DIVERGENCE_FACTOR:g}x the initial {initial:.3g} by step {step}")  # fmt: skip
