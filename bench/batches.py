@@ -8,8 +8,10 @@ import torch
 class Batches:
     """Yields (x, y) batches from tensors already on the trial's device.
 
-    Mini-batches follow a seeded permutation per epoch, built on the CPU and moved to the
-    device once per epoch, so drawing a batch is device-side indexing with no host sync.
+    Mini-batches follow a seeded permutation per epoch. The permutations for the whole
+    trial are drawn on the CPU before training and moved to the device in one copy, so
+    drawing a batch inside the timed loop is device-side slicing and indexing with no host
+    synchronisation -- and the batch order is the same on every device for a given seed.
     The last incomplete batch of an epoch is dropped, so every step sees the declared
     batch size (and step times compare like with like).
     """
@@ -19,21 +21,29 @@ class Batches:
         self.n = len(x)
         self.size = self.n if batch == "full" else min(int(batch), self.n)
         self.per_epoch = self.n // self.size
-        self.generator = torch.Generator()
-        self.generator.manual_seed(seed)
-        self.position = self.per_epoch  # start a new epoch on the first draw
+        self.seed = seed
         self.order = None  # type: Any
+        self.position = 0
+
+    def steps_for(self, epochs: float) -> int:
+        return max(1, int(round(epochs * self.per_epoch)))
+
+    def prepare(self, steps: int) -> None:
+        """Draw the batch order for ``steps`` steps (call before the timed loop)."""
+        if self.size == self.n:
+            return
+        generator = torch.Generator()
+        generator.manual_seed(self.seed)
+        epochs = -(-steps // self.per_epoch)
+        usable = self.per_epoch * self.size
+        orders = [torch.randperm(self.n, generator=generator)[:usable] for _ in range(epochs)]
+        self.order = torch.cat(orders).to(self.x.device)
+        self.position = 0
 
     def next(self) -> Tuple[torch.Tensor, torch.Tensor]:
         if self.size == self.n:
             return self.x, self.y
-        if self.position == self.per_epoch:
-            self.order = torch.randperm(self.n, generator=self.generator).to(self.x.device)
-            self.position = 0
-        start = self.position * self.size
-        self.position += 1
+        start = self.position
+        self.position += self.size
         index = self.order[start : start + self.size]
         return self.x[index], self.y[index]
-
-    def steps_for(self, epochs: float) -> int:
-        return max(1, int(round(epochs * self.per_epoch)))

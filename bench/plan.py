@@ -7,6 +7,7 @@ data, the same initial weights and the same batch order: a paired comparison, wh
 far fewer repeats to tell two optimizers apart than independent draws would.
 """
 
+import functools
 import hashlib
 import itertools
 import json
@@ -48,12 +49,11 @@ class TrialSpec:
 
     @property
     def trial_id(self) -> str:
-        return f"{self.problem}-{_digest(self.config())[:12]}"
+        return _identity(self)[0]
 
     @property
     def seed(self) -> int:
-        identity = {"problem": self.problem, "seed": self.seed_index, "options": dict(self.options)}
-        return int(_digest(identity)[:8], 16) & 0x7FFFFFFF
+        return _identity(self)[1]
 
     def label(self) -> str:
         """A short human-readable description for progress lines."""
@@ -73,6 +73,14 @@ class TrialSpec:
             parts.append(self.device)
         parts.append(f"seed={self.seed_index}")
         return " ".join(parts)
+
+
+@functools.lru_cache(maxsize=None)
+def _identity(spec: TrialSpec) -> Tuple[str, int]:
+    """(trial id, seed), computed once per spec: the runner asks for them often."""
+    trial_id = f"{spec.problem}-{_digest(spec.config())[:12]}"
+    identity = {"problem": spec.problem, "seed": spec.seed_index, "options": dict(spec.options)}
+    return trial_id, int(_digest(identity)[:8], 16) & 0x7FFFFFFF
 
 
 def _digest(data: Dict[str, Any]) -> str:

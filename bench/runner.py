@@ -1,5 +1,6 @@
 """Running a plan: every trial through the trainer, with telemetry, into the results store."""
 
+import dataclasses
 import datetime
 import hashlib
 import json
@@ -16,6 +17,8 @@ from bench.plan import Plan, TrialSpec
 from bench.problems import PROBLEMS, ProblemData
 from bench.record import SCHEMA_VERSION, Status, TrialRecord
 from bench.trainer import TrialResult, run_trial
+
+BURN_IN_STEPS = 5
 
 
 class RunError(Exception):
@@ -174,9 +177,12 @@ def _run_trials(plan, writer, recorder, missing, resumed, out) -> List[TrialReco
         )
     progress = _Progress(plan, todo, out, estimate.from_previous_runs(os.path.dirname(run_dir)))
     data = _DataCache()
+    warmed = set()
     try:
         for trial in todo:
             progress.begin(trial)
+            if trial.device not in missing:
+                _burn_in(trial, data, warmed)
             if trial.device in missing:
                 record = _skipped_record(plan, writer, trial, missing[trial.device])
                 writer.append(record, [])
@@ -190,6 +196,21 @@ def _run_trials(plan, writer, recorder, missing, resumed, out) -> List[TrialReco
             recorder.close()
         writer.write_manifest(finished_at=_now() if progress.done == len(todo) else None, warnings=warnings)
     return store.read_trials(run_dir)
+
+
+def _burn_in(trial: TrialSpec, data_cache, warmed: set) -> None:
+    """A few untimed steps before the first trial of each kind, so that lazy initialisation
+    (kernel selection, allocator growth, first-call imports) is not billed to that trial."""
+    kind = (trial.problem, trial.device, trial.implementation, trial.batch, trial.batch_norm)
+    if kind in warmed:
+        return
+    warmed.add(kind)
+    try:
+        data = data_cache.get(trial)
+    except (OSError, ValueError):
+        return  # the trial itself will record the error
+    run_trial(dataclasses.replace(trial, steps=BURN_IN_STEPS, epochs=None, eval_every=BURN_IN_STEPS),
+              PROBLEMS[trial.problem], data)  # fmt: skip
 
 
 def _one_trial(plan, writer, recorder, data_cache, trial: TrialSpec):

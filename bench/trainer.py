@@ -90,14 +90,19 @@ def run_trial(
     problem: Problem,
     data: ProblemData,
     clock: Callable[[], float] = time.perf_counter,
+    timed_region: Optional[Callable[[], Any]] = None,
 ) -> TrialResult:
-    """Train one trial. Never raises for a failing trial: failures come back as a status."""
+    """Train one trial. Never raises for a failing trial: failures come back as a status.
+
+    ``timed_region``, if given, makes a context manager entered around every timed segment
+    (tests use it to turn on torch.cuda.set_sync_debug_mode there).
+    """
     device = resolve_device(spec.device)
     state = _State(clock)
     memory = None
     try:
         memory = PeakMemory(device)
-        _train(spec, problem, data, device, state, memory)
+        _train(spec, problem, data, device, state, memory, timed_region or _no_guard)
     except _Stop as stop:
         state.status, state.reason = stop.status, stop.reason
     except MemoryError as error:
@@ -139,6 +144,7 @@ class _State:
         self.train_end = None  # type: Optional[float]
         self.learned = None  # type: Optional[Dict[str, Any]]
         self.optimum = None  # type: Optional[float]
+        self.evaluated_at = -1  # the step of the latest evaluation
 
     def point(self, step: int) -> CurvePoint:
         if step not in self.curve:
@@ -169,7 +175,15 @@ class _State:
         )  # fmt: skip
 
 
-def _train(spec, problem, data, device, state: _State, memory: PeakMemory) -> None:
+class _no_guard:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        return False
+
+
+def _train(spec, problem, data, device, state: _State, memory: PeakMemory, timed_region) -> None:
     trial_start = state.clock()
     torch.manual_seed(spec.seed)  # the same initial weights for every optimizer, per seed
     model_spec = ModelSpec(spec.activation, spec.dropout, spec.batch_norm, dict(spec.options))
@@ -182,6 +196,7 @@ def _train(spec, problem, data, device, state: _State, memory: PeakMemory) -> No
     x_test, y_test = data.x_test.to(device), data.y_test.to(device)
     batches = Batches(x_train, y_train, spec.batch, spec.seed)
     total = spec.steps if spec.steps is not None else batches.steps_for(spec.epochs)
+    batches.prepare(total)
     loss_fn = problem.loss_fn()
     # The per-step losses stay on the device until a segment ends: no host sync per step.
     losses = torch.zeros(total, device=device)
@@ -195,6 +210,7 @@ def _train(spec, problem, data, device, state: _State, memory: PeakMemory) -> No
             metric = float(problem.metric(learner.predict(x_test), y_test))
         learner.train()
         state.eval_time += state.clock() - started
+        state.evaluated_at = step
         point = state.point(step)
         point.eval_loss, point.metric = _finite(eval_loss), _finite(metric)
         state.final_loss, state.final_metric = eval_loss, metric
@@ -221,17 +237,18 @@ def _train(spec, problem, data, device, state: _State, memory: PeakMemory) -> No
             if state.train_start is None:
                 state.train_start = segment_start
             # ---- the timed region ----
-            for i in range(step, segment_end):
+            with timed_region():
+                for i in range(step, segment_end):
+                    if cuda:
+                        marks[i - step].record()
+                    else:
+                        started = state.clock()
+                    x, y = batches.next()
+                    losses[i] = learner.step(x, y)
+                    if not cuda:
+                        state.step_times.append(state.clock() - started)
                 if cuda:
-                    marks[i - step].record()
-                else:
-                    started = state.clock()
-                x, y = batches.next()
-                losses[i] = learner.step(x, y)
-                if not cuda:
-                    state.step_times.append(state.clock() - started)
-            if cuda:
-                marks[-1].record()
+                    marks[-1].record()
             _sync(device)
             state.train_end = state.clock()
             # ---- end of the timed region ----
@@ -251,9 +268,11 @@ def _train(spec, problem, data, device, state: _State, memory: PeakMemory) -> No
                 evaluate(step)
                 _check_divergence([state.final_loss], initial, step)
             if state.clock() - trial_start > spec.time_limit_s and step < total:
-                if step % spec.eval_every:
-                    evaluate(step)  # so the final figures describe where it stopped
                 raise _Stop(Status.TIMEOUT, f"time limit of {spec.time_limit_s:g} s reached after {step} of {total} steps")  # fmt: skip
+    except _Stop:
+        if state.evaluated_at != step:
+            evaluate(step)  # so that the final figures describe where it stopped
+        raise
     finally:
         if problem.name in LINEAR_NAMES:
             state.learned = dict(learned_parameters(learner.module()))

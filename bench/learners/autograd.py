@@ -4,8 +4,7 @@ loss written out, autograd for the gradients, and a hand-written update under no
 Also reads an MLP's layers for both hand-written implementations (numpy_mlp uses it too).
 """
 
-from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, NamedTuple, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -14,10 +13,9 @@ from torch import nn
 from bench.learners import update_rules
 
 
-@dataclass(frozen=True)
-class Layer:
+class Layer(NamedTuple):  # not a dataclass: those need Python 3.7 without the backport
     kind: str  # "linear" or an activation name
-    constant: float = 0.0  # leaky_relu's negative slope, elu's alpha
+    constant: float  # leaky_relu's negative slope, elu's alpha; 0 for the others
 
 
 _ACTIVATIONS = {
@@ -35,22 +33,20 @@ def _layer(module: nn.Module, implementation: str) -> Layer:
     kind = type(module)
     if kind is nn.Linear:
         if module.bias is None:
-            raise ValueError("the {} implementation needs Linear layers with a bias".format(
-                implementation))
-        return Layer("linear")
+            raise ValueError(f"the {implementation} implementation needs Linear layers with a bias")
+        return Layer("linear", 0.0)
     if kind in _ACTIVATIONS:
         constant = getattr(module, "negative_slope", getattr(module, "alpha", 0.0))
         return Layer(_ACTIVATIONS[kind], float(constant))
     if kind in (nn.Dropout, nn.BatchNorm1d):
         raise ValueError(
-            "the {} implementation has no {} (it writes out only Linear layers and the "
-            "activations {}); use implementation 'torch' for dropout or batch norm".format(
-                implementation, kind.__name__, SUPPORTED
-            )
+            f"the {implementation} implementation has no {kind.__name__} (it writes out only "
+            f"Linear layers and the activations {SUPPORTED}); use implementation 'torch' for "
+            "dropout or batch norm"
         )
     raise ValueError(
-        "the {} implementation cannot run a {} layer; it supports Linear layers and the "
-        "activations {}".format(implementation, kind.__name__, SUPPORTED)
+        f"the {implementation} implementation cannot run a {kind.__name__} layer; it supports "
+        f"Linear layers and the activations {SUPPORTED}"
     )
 
 
@@ -59,8 +55,8 @@ def read_mlp(model: nn.Module, implementation: str) -> Tuple[List[Layer], List[n
     for anything the hand-written implementations do not write out."""
     if not isinstance(model, nn.Sequential):
         raise ValueError(
-            "the {} implementation needs an MLP (an nn.Sequential of Linear and activation "
-            "layers), not a {}".format(implementation, type(model).__name__)
+            f"the {implementation} implementation needs an MLP (an nn.Sequential of Linear and "
+            f"activation layers), not a {type(model).__name__}"
         )
     layers = [_layer(module, implementation) for module in model]
     return layers, [module for module in model if isinstance(module, nn.Linear)]
@@ -70,24 +66,28 @@ def check_loss(loss_fn: nn.Module, implementation: str) -> None:
     """The hand-written losses are the mean squared error only (the regression problems)."""
     if type(loss_fn) is not nn.MSELoss or loss_fn.reduction != "mean":
         raise ValueError(
-            "the {} implementation writes out only nn.MSELoss() (mean reduction), "
-            "not {!r}".format(implementation, loss_fn)
+            f"the {implementation} implementation writes out only nn.MSELoss() (mean reduction), "
+            f"not {loss_fn!r}"
         )
 
 
-_TORCH_ACTIVATIONS = {
+_TORCH_ACTIVATIONS: Dict[str, Callable[[torch.Tensor, float], torch.Tensor]] = {
     "identity": lambda x, c: x,
     "relu": lambda x, c: torch.relu(x),
     "tanh": lambda x, c: torch.tanh(x),
     "sigmoid": lambda x, c: torch.sigmoid(x),
     "leaky_relu": lambda x, c: F.leaky_relu(x, c),
     "elu": lambda x, c: F.elu(x, c),
-}  # type: Dict[str, Callable[[torch.Tensor, float], torch.Tensor]]
+}
 
 
 class AutogradLearner:
     def __init__(
-        self, model: nn.Module, loss_fn: nn.Module, optimizer: str, lr: float,
+        self,
+        model: nn.Module,
+        loss_fn: nn.Module,
+        optimizer: str,
+        lr: float,
         hyper: Dict[str, Any],
     ):
         self.layers, self.linears = read_mlp(model, "autograd")

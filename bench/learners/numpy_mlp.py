@@ -11,12 +11,11 @@ import torch
 from torch import nn
 
 from bench.learners import update_rules
-from bench.learners.autograd import Layer, check_loss, read_mlp
+from bench.learners.autograd import check_loss, read_mlp
 
 
 def _sigmoid(z: np.ndarray, c: float) -> np.ndarray:
-    with np.errstate(over="ignore"):  # exp(-z) overflows to inf for z < -88: sigmoid is 0
-        return 1 / (1 + np.exp(-z))
+    return 1 / (1 + np.exp(-z))  # exp(-z) overflows to inf for z < -88: sigmoid 0, as it is
 
 
 # activation -> (forward f(z, c), backward(z, a, c, grad_a) -> grad_z) with a = f(z, c),
@@ -39,7 +38,11 @@ _ACTIVATIONS = {
 
 class NumpyLearner:
     def __init__(
-        self, model: nn.Module, loss_fn: nn.Module, optimizer: str, lr: float,
+        self,
+        model: nn.Module,
+        loss_fn: nn.Module,
+        optimizer: str,
+        lr: float,
         hyper: Dict[str, Any],
     ):
         self.layers, self.linears = read_mlp(model, "numpy")
@@ -71,10 +74,10 @@ class NumpyLearner:
 
     def _backward(self, grad: np.ndarray, trace: List[Tuple[np.ndarray, np.ndarray]]):
         """The gradients of the loss w.r.t. self.params, given its gradient w.r.t. the output."""
-        grads = [None] * len(self.params)  # type: List[Any]
+        grads: List[Any] = [None] * len(self.params)
         index = len(self.params)
         for depth in reversed(range(len(self.layers))):
-            layer = self.layers[depth]  # type: Layer
+            layer = self.layers[depth]
             x, out = trace[depth]
             if layer.kind == "linear":
                 index -= 2
@@ -86,6 +89,9 @@ class NumpyLearner:
                 grad = _ACTIVATIONS[layer.kind][1](x, out, layer.constant, grad)
         return grads
 
+    # A diverging trial overflows to inf / nan; the trainer reads that from the loss, and
+    # NumPy's RuntimeWarnings would only repeat it on stderr each step (torch is silent).
+    @np.errstate(over="ignore", invalid="ignore")
     def step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         out, trace = self._forward(x.numpy())
         error = out - y.numpy()
@@ -94,6 +100,7 @@ class NumpyLearner:
         self.optimizer.step(self._backward(error * (2.0 / error.size), trace))
         return torch.tensor(loss)
 
+    @np.errstate(over="ignore", invalid="ignore")
     def predict(self, x: torch.Tensor) -> torch.Tensor:
         return torch.from_numpy(self._forward(x.numpy())[0])
 

@@ -99,11 +99,8 @@ RULES = {
 def rule(name: str, lr: float, hyper: Dict[str, Any]) -> Rule:
     """The update for optimizer ``name``: bench.optimizers' defaults, overridden by hyper."""
     if name not in RULES:
-        raise ValueError(
-            "optimizer {!r} has no hand-written update; those with one: {}".format(
-                name, ", ".join(RULES)
-            )
-        )
+        known = ", ".join(RULES)
+        raise ValueError(f"optimizer {name!r} has no hand-written update; those with one: {known}")
     defaults = optimizers.OPTIMIZERS[name].hyper
     unknown = sorted(set(hyper) - set(defaults))
     if unknown:
@@ -128,7 +125,7 @@ class HandWrittenOptimizer:
     def __init__(self, name: str, params: Sequence[Any], lr: float, hyper: Dict[str, Any]):
         self.update = rule(name, lr, hyper)
         self.params = list(params)
-        self.states = [{} for _ in self.params]  # type: List[State]
+        self.states: List[State] = [{} for _ in self.params]
 
     def step(self, grads: Sequence[Any]) -> None:
         for p, g, state in zip(self.params, grads, self.states):

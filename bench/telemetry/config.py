@@ -54,9 +54,9 @@ def config_problems(config: TelemetryConfig) -> list:
             "unknown source {}; allowed: {}".format(", ".join(map(repr, unknown)), ", ".join(allowed))
         )
     elif len(sources) > 1 and ("auto" in sources or "none" in sources):
-        problems.append("'auto' and 'none' stand alone in sources, got {}".format(list(sources)))
+        problems.append(f"'auto' and 'none' stand alone in sources, got {list(sources)}")
     if config.interval_s is not None and not config.interval_s > 0:
-        problems.append("interval must be > 0 s, got {!r}".format(config.interval_s))
+        problems.append(f"interval must be > 0 s, got {config.interval_s!r}")
     if (config.cooldown_zone is None) != (config.cooldown_below_c is None):
         problems.append("cooldown needs both a zone and a below_c threshold")
     if not config.cooldown_max_wait_s >= 0:

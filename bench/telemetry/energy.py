@@ -48,9 +48,7 @@ def _coverage(times: Sequence[float], t0: float, t1: float):
     return extrapolated, longest, inside
 
 
-def trapezoid(
-    times: Sequence[float], values: Sequence[float], t0: float, t1: float
-) -> Optional[Integral]:
+def trapezoid(times: Sequence[float], values: Sequence[float], t0: float, t1: float) -> Optional[Integral]:
     """Integral of the sampled signal over [t0, t1]; None with no samples or t1 < t0."""
     if not times or t1 < t0:
         return None
@@ -88,9 +86,7 @@ def peak(times: Sequence[float], values: Sequence[float], t0: float, t1: float) 
     return max(inside) if inside else None
 
 
-def mean_of_samples(
-    times: Sequence[float], values: Sequence[float], t0: float, t1: float
-) -> Optional[float]:
+def mean_of_samples(times: Sequence[float], values: Sequence[float], t0: float, t1: float) -> Optional[float]:
     inside = [v for t, v in zip(times, values) if t0 <= t <= t1]
     return sum(inside) / len(inside) if inside else None
 

@@ -36,7 +36,7 @@ class Gap:
         }
 
 
-class Series(object):
+class Series:
     """Times and values of one quantity, in time order."""
 
     __slots__ = ("times", "values")
@@ -64,7 +64,7 @@ class Series(object):
             del self.values[:cut]
 
 
-class SampleStore(object):
+class SampleStore:
     """Thread-safe series by (source, name); optional CSV sink."""
 
     def __init__(self, csv_path: Optional[str] = None) -> None:
@@ -73,16 +73,23 @@ class SampleStore(object):
         self._series = {}  # type: Dict[Tuple[str, str], Series]
         self._pending = []  # type: List[str]
         self._gaps = []  # type: List[Gap]
+        self._ticks = {}  # type: Dict[str, Series]  # when each source delivered a sample
         self._csv_path = csv_path
         self._csv = None
         if csv_path is not None:
-            self._csv = open(csv_path, "w")
+            self._csv = open(csv_path, "w")  # noqa: SIM115 -- open for the whole run, closed in close()
             self._csv.write(CSV_HEADER)
             self._csv.flush()
 
     def add(self, source: str, t: float, readings: List[Tuple[str, float]]) -> None:
         rows = []
         with self._lock:
+            ticks = self._ticks.get(source)
+            if ticks is None:
+                ticks = self._ticks[source] = Series()
+            if not ticks.times or t >= ticks.times[-1]:
+                ticks.times.append(t)
+                ticks.values.append(1.0)
             for name, value in readings:
                 if value is None:
                     continue  # unmeasured: absent, never a fake zero
@@ -96,7 +103,7 @@ class SampleStore(object):
                 series.times.append(t)
                 series.values.append(value)
                 if self._csv is not None:
-                    rows.append("{:.6f},{},{},{!r}\n".format(t, source, name, value))
+                    rows.append(f"{t:.6f},{source},{name},{value!r}\n")
             self._pending.extend(rows)
 
     def gap_begin(self, source: str, t: float, reason: str) -> None:
@@ -124,6 +131,18 @@ class SampleStore(object):
                 return [], []
             return series.window(t0, t1, margin)
 
+    def sample_count(self, source: str, t0: float, t1: float) -> int:
+        """How many times ``source`` delivered readings within [t0, t1]."""
+        with self._lock:
+            ticks = self._ticks.get(source)
+            return 0 if ticks is None else len(ticks.window(t0, t1)[0])
+
+    def last_tick(self, source: str) -> Optional[float]:
+        with self._lock:
+            ticks = self._ticks.get(source)
+            last = None if ticks is None else ticks.last()
+            return None if last is None else last[0]
+
     def names(self, source: str, prefix: str = "") -> List[str]:
         with self._lock:
             return sorted(n for s, n in self._series if s == source and n.startswith(prefix))
@@ -133,18 +152,11 @@ class SampleStore(object):
             series = self._series.get((source, name))
             return None if series is None else series.last()
 
-    def distinct_values(self, source: str, name: str) -> List[float]:
-        """Every value a series took over the run (kept aside before pruning)."""
-        with self._lock:
-            series = self._series.get((source, name))
-            return [] if series is None else sorted(set(series.values))
-
-    def drop_before(self, t: float, keep: Tuple[Tuple[str, str], ...] = ()) -> None:
+    def drop_before(self, t: float) -> None:
         """Forget samples before t (the CSV keeps them): a long run must not grow without end."""
         with self._lock:
-            for key, series in self._series.items():
-                if key not in keep:
-                    series.drop_before(t)
+            for series in list(self._series.values()) + list(self._ticks.values()):
+                series.drop_before(t)
 
     def flush(self) -> None:
         with self._write_lock:

@@ -17,6 +17,7 @@ Reading names (the ``name`` column of telemetry.csv):
 """
 
 import threading
+import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 Readings = List[Tuple[str, Optional[float]]]
@@ -31,7 +32,7 @@ class Lost(Exception):
     """The source stopped answering mid-run."""
 
 
-class Source(object):
+class Source:
     name = "source"
     power_scope = None  # type: Optional[str]  # what power_w.total covers, if the source has it
 
@@ -54,7 +55,7 @@ class Source(object):
 
     def run(self, emit: Emit, stop: threading.Event) -> None:
         """Sample until stop is set. Polls ``read`` every interval, on a steady schedule."""
-        clock = _monotonic
+        clock = time.monotonic
         next_at = clock()
         while not stop.is_set():
             emit(self.read())
@@ -72,9 +73,3 @@ class Source(object):
 
     def close(self) -> None:
         """Release whatever open() took. Must be safe to call twice."""
-
-
-def _monotonic() -> float:
-    import time
-
-    return time.monotonic()

@@ -15,7 +15,7 @@ class HostSource(Source):
     name = "host"
 
     def __init__(self, interval_s: float, pid: int = 0) -> None:
-        super(HostSource, self).__init__(interval_s)
+        super().__init__(interval_s)
         self._pid = pid or os.getpid()
         self._psutil = None
         self._process = None
@@ -25,7 +25,7 @@ class HostSource(Source):
         try:
             import psutil  # imported only when this source is used
         except ImportError:
-            raise Unavailable("psutil is not installed (pip install psutil)")
+            raise Unavailable("psutil is not installed (pip install psutil)") from None
         self._psutil = psutil
         self._process = psutil.Process(self._pid)
         psutil.cpu_percent(interval=None)  # the first call only starts the measurement
@@ -68,7 +68,7 @@ class HostSource(Source):
         try:
             rss = self._process.memory_info().rss
         except ps.Error as error:
-            raise Lost("process {} gone: {}".format(self._pid, error))
+            raise Lost(f"process {self._pid} gone: {error}") from error
         try:
             for child in self._process.children(recursive=True):
                 rss += child.memory_info().rss
@@ -88,4 +88,4 @@ class HostSource(Source):
 
 
 def _zone(chip: str, label: str, index: int) -> str:
-    return "{}/{}".format(chip, label or index)
+    return f"{chip}/{label or index}"

@@ -11,8 +11,10 @@ Facts this relies on (measured against the real server; shared/notes/jetson-stat
   stamped with our clock when it arrives (within one interval of the sysfs change).
 """
 
+import contextlib
 import glob
 import os
+import platform
 from typing import Any, Dict, Optional
 
 from .base import Lost, Readings, Source, Unavailable
@@ -22,26 +24,34 @@ THERMAL_ROOT = "/sys/devices/virtual/thermal"
 OFFLINE_TEMP = -256
 
 
-def explain_failure(error: BaseException, socket: str = SOCKET) -> str:
+def explain_failure(error: BaseException, socket: str = SOCKET, client_version: Optional[str] = None) -> str:
     """A reason a person can act on, from whatever jtop's client raised at start."""
     text = " ".join(str(error).split())
     if isinstance(error, ImportError):
-        return "jetson-stats is not installed (pip install jetson-stats): {}".format(text)
+        return f"jetson-stats is not installed (pip install jetson-stats): {text}"
     if "Mismatch version" in text or "Mismatch of Python" in text:
         return (
-            "jtop client/service version mismatch ({}); install the jetson-stats version the "
-            "service runs, or restart the service after upgrading".format(text)
+            f"jtop client/service version mismatch ({text}); install the jetson-stats version the "
+            "service runs, or restart the service after upgrading"
         )
     if "can't access" in text or isinstance(error, PermissionError):
         return (
-            "permission denied on {} (it is readable by root and the jtop group only): "
-            "sudo usermod -aG jtop $USER, then log in again".format(socket)
+            f"permission denied on {socket} (it is readable by root and the jtop group only): "
+            "sudo usermod -aG jtop $USER, then log in again"
+        )
+    if isinstance(error, (EOFError, BrokenPipeError, ConnectionResetError)):
+        # what a client meets when the service speaks another jetson-stats or Python
+        # version's protocol (measured: a 4.3 client on Python 3.6 against a 7.x service)
+        return (
+            "jtop service dropped the connection during the handshake ({}): usually a "
+            "jetson-stats or Python version mismatch between this client (jetson-stats {}, "
+            "Python {}) and the service".format(
+                type(error).__name__, client_version or "?", platform.python_version()
+            )
         )
     if "not active" in text or not os.path.exists(socket):
-        return "jtop service not running ({} absent or refusing): sudo systemctl restart jtop.service".format(
-            socket
-        )
-    return "jtop failed to start: {}: {}".format(type(error).__name__, text)
+        return f"jtop service not running ({socket} absent or refusing): sudo systemctl restart jtop.service"
+    return f"jtop failed to start: {type(error).__name__}: {text}"
 
 
 def zone_name(raw: str) -> str:
@@ -85,14 +95,14 @@ def read_l4t_release(path: str = "/etc/nv_tegra_release") -> Optional[str]:
         revision = parts[1].split(":", 1)[1].strip()
     except IndexError:
         return None
-    return "{}.{}".format(major, revision)
+    return f"{major}.{revision}"
 
 
 class JetsonSource(Source):
     name = "jetson"
 
     def __init__(self, interval_s: float) -> None:
-        super(JetsonSource, self).__init__(interval_s)
+        super().__init__(interval_s)
         self._jetson = None
         self._version = None  # type: Optional[str]
         self.power_scope = None
@@ -101,14 +111,14 @@ class JetsonSource(Source):
         try:
             import jtop as jtop_module  # jetson-stats; imported only when this source is used
         except ImportError as error:
-            raise Unavailable(explain_failure(error))
+            raise Unavailable(explain_failure(error)) from error
         self._version = getattr(jtop_module, "__version__", None)
         client = jtop_module.jtop(interval=self.interval_s)
         try:
             client.start()
         except Exception as error:  # jtop raises JtopException, OSError, queue.Empty, ...
             _close_quietly(client)
-            raise Unavailable(explain_failure(error))
+            raise Unavailable(explain_failure(error, client_version=self._version)) from error
         self._jetson = client
         self.power_scope = self._power_scope()
 
@@ -156,13 +166,9 @@ class JetsonSource(Source):
             try:
                 fresh = j.ok()  # blocks until the server pushes the next sample
             except Exception as error:
-                raise Lost("jtop connection lost: {}: {}".format(type(error).__name__, error))
+                raise Lost(f"jtop connection lost: {type(error).__name__}: {error}") from error
             if not fresh:
-                raise Lost(
-                    "jtop sent nothing for {:.1f} s (service stopped or hung)".format(
-                        3 * self.interval_s
-                    )
-                )
+                raise Lost(f"jtop sent nothing for {3 * self.interval_s:.1f} s (service stopped or hung)")
             emit(self.readings())
 
     def readings(self) -> Readings:
@@ -255,7 +261,7 @@ def _attempt(fn):
 
 
 def _jsonable(value):
-    if isinstance(value, dict):
+    if isinstance(value, dict) or hasattr(value, "items"):  # jtop's Fan is a Mapping, not a dict
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_jsonable(v) for v in value]
@@ -265,7 +271,5 @@ def _jsonable(value):
 
 
 def _close_quietly(client) -> None:
-    try:
+    with contextlib.suppress(Exception):
         client.close()
-    except Exception:
-        pass

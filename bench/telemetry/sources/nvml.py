@@ -6,6 +6,7 @@ nvmlDeviceGetTotalEnergyConsumption, mJ since driver load) it is recorded too, a
 energy comes from it rather than from integrating sampled power.
 """
 
+import contextlib
 from typing import Any, Dict, List
 
 from .base import Lost, Readings, Source, Unavailable
@@ -30,7 +31,7 @@ class NvmlSource(Source):
     power_scope = "NVIDIA GPU board power, all devices (NVML)"
 
     def __init__(self, interval_s: float) -> None:
-        super(NvmlSource, self).__init__(interval_s)
+        super().__init__(interval_s)
         self._nv = None
         self._handles = []  # type: List[Any]
         self._energy_counter = False
@@ -40,18 +41,18 @@ class NvmlSource(Source):
         try:
             import pynvml  # from nvidia-ml-py; imported only when this source is used
         except ImportError:
-            raise Unavailable("nvidia-ml-py is not installed (pip install nvidia-ml-py)")
+            raise Unavailable("nvidia-ml-py is not installed (pip install nvidia-ml-py)") from None
         try:
             pynvml.nvmlInit()
         except Exception as error:
-            raise Unavailable("NVML did not initialise (no NVIDIA driver or GPU?): {}".format(error))
+            raise Unavailable(f"NVML did not initialise (no NVIDIA driver or GPU?): {error}") from error
         self._nv = pynvml
         try:
             count = pynvml.nvmlDeviceGetCount()
             self._handles = [pynvml.nvmlDeviceGetHandleByIndex(i) for i in range(count)]
         except Exception as error:
             self.close()
-            raise Unavailable("NVML lists no devices: {}".format(error))
+            raise Unavailable(f"NVML lists no devices: {error}") from error
         if not self._handles:
             self.close()
             raise Unavailable("NVML found no NVIDIA GPU")
@@ -85,11 +86,9 @@ class NvmlSource(Source):
         nv = self._nv
         trips = {}
         for i, h in enumerate(self._handles):
-            slowdown = _try(
-                nv.nvmlDeviceGetTemperatureThreshold, h, nv.NVML_TEMPERATURE_THRESHOLD_SLOWDOWN
-            )
+            slowdown = _try(nv.nvmlDeviceGetTemperatureThreshold, h, nv.NVML_TEMPERATURE_THRESHOLD_SLOWDOWN)
             if slowdown:
-                trips["gpu{}".format(i)] = float(slowdown)
+                trips[f"gpu{i}"] = float(slowdown)
         return trips
 
     def read(self) -> Readings:
@@ -101,14 +100,14 @@ class NvmlSource(Source):
             for i, h in enumerate(self._handles):
                 watts = nv.nvmlDeviceGetPowerUsage(h) / 1000.0
                 total_w += watts
-                out.append(("power_w.gpu{}".format(i), watts))
+                out.append((f"power_w.gpu{i}", watts))
                 if self._energy_counter:
                     mj = float(nv.nvmlDeviceGetTotalEnergyConsumption(h))
                     energy_j += (mj - self._energy_base_mj[i]) / 1000.0
                 temp = nv.nvmlDeviceGetTemperature(h, nv.NVML_TEMPERATURE_GPU)
-                out.append(("temp_c.gpu{}".format(i), float(temp)))
+                out.append((f"temp_c.gpu{i}", float(temp)))
                 # the throttle check reads the unsuffixed names: those are device 0's
-                tag = "" if i == 0 else ".gpu{}".format(i)
+                tag = "" if i == 0 else f".gpu{i}"
                 load = nv.nvmlDeviceGetUtilizationRates(h).gpu
                 out.append(("gpu_load_pct" + tag, float(load)))
                 sm_mhz = nv.nvmlDeviceGetClockInfo(h, nv.NVML_CLOCK_SM)
@@ -118,7 +117,7 @@ class NvmlSource(Source):
                 out.append(("gpu_mem_used_bytes" + tag, float(nv.nvmlDeviceGetMemoryInfo(h).used)))
                 out.append(("throttle_reasons" + tag, _throttle_mask(nv, h)))
         except Exception as error:  # NVMLError_GpuIsLost, driver unloaded, ...
-            raise Lost("NVML read failed: {}".format(error))
+            raise Lost(f"NVML read failed: {error}") from error
         out.append(("power_w.total", total_w))
         if self._energy_counter:
             out.append(("energy_j.total", energy_j))
@@ -126,10 +125,8 @@ class NvmlSource(Source):
 
     def close(self) -> None:
         if self._nv is not None:
-            try:
+            with contextlib.suppress(Exception):
                 self._nv.nvmlShutdown()
-            except Exception:
-                pass
             self._nv = None
 
 

@@ -9,15 +9,15 @@ root only (CVE-2020-8694), so an ordinary user gets a clear "unreadable" instead
 
 import glob
 import os
-from typing import Dict, List, Optional
+from typing import Dict, Optional
 
-from .base import Lost, Readings, Source, Unavailable
 from ..energy import unwrap_counter
+from .base import Lost, Readings, Source, Unavailable
 
 POWERCAP = "/sys/class/powercap"
 
 
-class _Zone(object):
+class _Zone:
     __slots__ = ("label", "path", "max_range", "last_raw", "total_uj")
 
     def __init__(self, label: str, path: str, max_range: int, raw: int) -> None:
@@ -46,7 +46,7 @@ class RaplSource(Source):
     power_scope = "CPU packages + DRAM (RAPL)"
 
     def __init__(self, interval_s: float, root: str = POWERCAP) -> None:
-        super(RaplSource, self).__init__(interval_s)
+        super().__init__(interval_s)
         self._root = root
         self._zones = []  # type: List[_Zone]
 
@@ -54,8 +54,7 @@ class RaplSource(Source):
         paths = sorted(glob.glob(os.path.join(self._root, "intel-rapl:*")))
         if not paths:
             raise Unavailable(
-                "no RAPL zones under {} (not an x86 host, or the intel_rapl module is not "
-                "loaded)".format(self._root)
+                f"no RAPL zones under {self._root} (not an x86 host, or the intel_rapl module is not loaded)"
             )
         zones = []
         denied = []
@@ -82,7 +81,7 @@ class RaplSource(Source):
                     "Linux 5.10; run as root or grant read access to "
                     "/sys/class/powercap/intel-rapl*/energy_uj".format(", ".join(denied))
                 )
-            raise Unavailable("RAPL zones under {} have no readable counters".format(self._root))
+            raise Unavailable(f"RAPL zones under {self._root} have no readable counters")
         # after a reconnect, go on counting from where the lost zones stopped
         previous = {z.label: z.total_uj for z in self._zones}
         for zone in zones:
@@ -99,7 +98,7 @@ class RaplSource(Source):
             try:
                 raw = _read_int(zone.path)
             except (OSError, ValueError) as error:
-                raise Lost("RAPL counter unreadable: {}".format(error))
+                raise Lost(f"RAPL counter unreadable: {error}") from error
             zone.total_uj += unwrap_counter(zone.last_raw, raw, zone.max_range)
             zone.last_raw = raw
             total_uj += zone.total_uj

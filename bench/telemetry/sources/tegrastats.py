@@ -14,7 +14,7 @@ import re
 import shutil
 import subprocess
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
+from typing import Optional, Tuple
 
 from .base import Lost, Readings, Source, Unavailable
 
@@ -105,7 +105,7 @@ class TegrastatsSource(Source):
     name = "tegrastats"
 
     def __init__(self, interval_s: float, executable: Optional[str] = None) -> None:
-        super(TegrastatsSource, self).__init__(interval_s)
+        super().__init__(interval_s)
         self._executable = executable
         self._proc = None
         self._first = None  # type: Optional[ParsedLine]
@@ -124,13 +124,13 @@ class TegrastatsSource(Source):
                 bufsize=1,
             )
         except OSError as error:
-            raise Unavailable("cannot start {}: {}".format(exe, error))
+            raise Unavailable(f"cannot start {exe}: {error}") from error
         line = self._proc.stdout.readline()
         if not line:
             raise Unavailable("tegrastats printed nothing: " + self._stop_child())
         self._first = parse_line(line)
         if self._first.total_rail is not None:
-            self.power_scope = "board input rail {} (tegrastats)".format(self._first.total_rail)
+            self.power_scope = f"board input rail {self._first.total_rail} (tegrastats)"
         elif self._first.rails:
             self.power_scope = "sum of the rails {} (this board has no input rail)".format(
                 ", ".join(self._first.rails)

@@ -1,0 +1,1 @@
+"""One module per telemetry source; each imports its third-party library only when opened."""

@@ -1,0 +1,44 @@
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture
+def write_suite(tmp_path):
+    """Write a throwaway suite file and return its path."""
+
+    def write(text, name="suite.yaml"):
+        path = tmp_path / name
+        path.write_text(textwrap.dedent(text))
+        return str(path)
+
+    return write
+
+
+def run_cli(*args, cwd=None, timeout=300):
+    """Run `python -m bench ARGS` as a user would, returning the CompletedProcess."""
+    env = dict(os.environ, PYTHONPATH=ROOT, PYTHONWARNINGS="default")
+    return subprocess.run(
+        [sys.executable, "-m", "bench"] + list(args),
+        cwd=cwd or ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA GPU; none on this machine")
+    for item in items:
+        if "cuda" in item.keywords:
+            item.add_marker(skip)
