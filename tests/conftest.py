@@ -30,7 +30,7 @@ def run_cli(*args, cwd=None, timeout=300):
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        text=True,
+        universal_newlines=True,  # text= is Python 3.7+; the tests also run on 3.6
         timeout=timeout,
     )
 
