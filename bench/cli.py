@@ -52,7 +52,6 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.command is None:
         _parser().print_help(sys.stderr)
         return EXIT_BAD_INPUT
-    warnings.simplefilter("always")  # a torn line or similar is news, every time
     warnings.formatwarning = lambda message, category, *rest: f"warning: {message}\n"
     try:
         if args.command == "list":

@@ -81,7 +81,7 @@ def preflight_data(plan: Plan) -> None:
         try:
             PROBLEMS[trial.problem].make_data(trial.seed, dict(trial.options))
         except (OSError, ValueError) as error:
-            raise RunError(f"problem {trial.problem}: {error}") from None
+            raise RunError(f"{plan.suite.path}: problems.{trial.problem}.options: {error}") from None
 
 
 class _DataCache:

@@ -1,0 +1,172 @@
+"""End to end: the CLI in a subprocess, a suite file in, a results directory out."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+from conftest import ROOT, run_cli
+
+SMOKE = os.path.join(ROOT, "suites", "smoke.yaml")
+pytestmark = pytest.mark.slow
+
+
+def run_dirs(results, suite):
+    base = os.path.join(str(results), suite)
+    return sorted(os.path.join(base, d) for d in os.listdir(base))
+
+
+def trial_lines(run_dir):
+    with open(os.path.join(run_dir, "trials.jsonl")) as trials:
+        return [json.loads(line) for line in trials if line.endswith("\n")]
+
+
+def test_smoke_suite_end_to_end_then_resume_runs_nothing_twice(tmp_path):
+    done = run_cli("run", SMOKE, "--results", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    (run_dir,) = run_dirs(tmp_path, "smoke")
+    records = trial_lines(run_dir)
+    assert len(records) == 49  # 7 optimizers x (3 linear + 2 curve + lenet + classifier)
+    assert {r["status"] for r in records} == {"ok"}
+    assert "[49/49]" in done.stderr
+    for problem in ("linear", "linear-noisy", "linear-multi", "curve", "lenet", "classifier"):
+        assert "\n" + problem + " " in done.stdout  # a row of the summary table
+    manifest = json.load(open(os.path.join(run_dir, "manifest.json")))
+    assert manifest["schema"] == 1 and manifest["trials_planned"] == 49 and manifest["finished_at"]
+    assert manifest["environment"]["torch"] == torch.__version__
+    curves = open(os.path.join(run_dir, "curves.csv")).read().splitlines()
+    assert curves[0] == "trial_id,step,time_s,loss,eval_loss,metric"
+    assert len(curves) == 1 + 49 * 21  # steps 0..20 for every trial
+    again = run_cli("run", SMOKE, "--results", str(tmp_path), "--run-id", os.path.basename(run_dir))
+    assert again.returncode == 0, again.stderr
+    assert "49 of 49 trials already recorded" in again.stderr
+    assert len(trial_lines(run_dir)) == 49
+
+
+def wait_for(condition, timeout=120.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+MANY_TRIALS = """
+problems: {linear: {steps: 200}}
+optimizers: {sgd: {lr: [0.01, 0.02, 0.05, 0.1, 0.2]}, adam: {lr: [0.001, 0.002, 0.005, 0.01, 0.02]}}
+repeats: 3
+"""
+
+
+def start_run(suite, results, *extra):
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    return subprocess.Popen(
+        [sys.executable, "-m", "bench", "run", suite, "--results", str(results)] + list(extra),
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+    )  # fmt: skip
+
+
+def test_killed_mid_run_then_run_again_resumes_and_completes(tmp_path, write_suite):
+    suite = write_suite(MANY_TRIALS, name="many.yaml")
+    results = tmp_path / "results"
+    victim = start_run(suite, results)
+    trials = lambda: run_dirs(results, "many")[0] + "/trials.jsonl"  # noqa: E731
+    assert wait_for(lambda: os.path.exists(results / "many") and os.path.exists(trials())
+                    and len(open(trials()).readlines()) >= 5)  # fmt: skip
+    victim.send_signal(signal.SIGKILL)  # as abrupt as a power cut, for the process
+    victim.communicate()
+    recorded = len(trial_lines(run_dirs(results, "many")[0]))
+    assert recorded < 30
+    resumed = run_cli("run", suite, "--results", str(results))
+    assert resumed.returncode == 0, resumed.stderr
+    assert (
+        "resuming" in resumed.stderr and f"{recorded} of 30 trials already recorded" in resumed.stderr
+    )
+    (run_dir,) = run_dirs(results, "many")
+    ids = [r["trial_id"] for r in trial_lines(run_dir)]
+    assert len(ids) == len(set(ids)) == 30
+
+
+def test_a_second_run_into_the_same_directory_is_refused(tmp_path, write_suite):
+    suite = write_suite(MANY_TRIALS, name="many.yaml")
+    results = tmp_path / "results"
+    first = start_run(suite, results, "--run-id", "shared")
+    try:
+        assert wait_for(lambda: os.path.exists(str(results / "many" / "shared" / "trials.jsonl")))
+        second = run_cli("run", suite, "--results", str(results), "--run-id", "shared")
+        assert second.returncode == 2
+        assert f"is being written by another optbench run (pid {first.pid})" in second.stderr
+        assert "Traceback" not in second.stderr
+    finally:
+        first.kill()
+        first.communicate()
+
+
+def test_a_bad_suite_exits_2_with_file_key_and_suggestion_and_no_traceback(write_suite, tmp_path):
+    path = write_suite("problems: [linear]\noptimizers: {adma: {lr: [0.1]}}\nbatch: [full, -3]\n")
+    results = tmp_path / "results"
+    done = run_cli("run", path, "--results", str(results))
+    assert done.returncode == 2
+    assert "2 mistakes in the suite" in done.stderr
+    assert (
+        path + ": optimizers.adma: unknown optimizer 'adma'" in done.stderr
+        and "did you mean 'adam'?" in done.stderr
+    )
+    assert path + ": batch[1]: expected 'full' or a batch size" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not os.path.exists(str(results))  # nothing written
+
+
+def test_a_missing_data_set_stops_before_any_trial(write_suite, tmp_path):
+    missing = str(tmp_path / "no-mnist-here")
+    path = write_suite(
+        "problems: {lenet: {options: {data: mnist, data_dir: %s}}}\noptimizers: [sgd]\n" % missing
+    )
+    done = run_cli("run", path, "--results", str(tmp_path / "results"))
+    assert done.returncode == 2
+    assert "problems.lenet.options" in done.stderr and missing in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not os.path.exists(str(tmp_path / "results"))
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the behaviour on a machine without CUDA")
+def test_cuda_without_a_gpu_is_refused_up_front_or_recorded_as_skipped(write_suite, tmp_path):
+    path = write_suite("problems: [linear]\noptimizers: {sgd: {lr: 0.1}}\ndevice: [cpu, cuda]\n")
+    refused = run_cli("run", path, "--results", str(tmp_path))
+    assert refused.returncode == 2
+    assert "the suite asks for devices this machine lacks" in refused.stderr and "cuda:" in refused.stderr
+    skipped = run_cli("run", path, "--results", str(tmp_path), "--skip-missing-devices")
+    assert skipped.returncode == 0, skipped.stderr
+    (run_dir,) = run_dirs(tmp_path, "suite")
+    statuses = sorted((r["config"]["device"], r["status"]) for r in trial_lines(run_dir))
+    assert statuses == [("cpu", "ok"), ("cuda", "skipped")]
+
+
+def test_plan_and_list(write_suite):
+    path = write_suite(
+        "problems: [linear, curve]\noptimizers: {sgd: {lr: [0.1, 0.2]}}\nactivation: [none, tanh]\nrepeats: 2\n"
+    )
+    plan = run_cli("plan", path, "--trials")
+    assert plan.returncode == 0, plan.stderr
+    assert ": 12 trials" in plan.stdout  # linear 2 lr x 2 seeds; curve 2 lr x 2 act x 2 seeds
+    assert "estimate: none yet" in plan.stdout
+    assert (
+        len(
+            [
+                line
+                for line in plan.stdout.splitlines()
+                if line.startswith("  linear-") or line.startswith("  curve-")
+            ]
+        )
+        == 12
+    )
+    listed = run_cli("list")
+    assert listed.returncode == 0
+    for name in ("linear-noisy", "lenet", "nesterov", "adamw", "tanh", "numpy"):
+        assert name in listed.stdout
