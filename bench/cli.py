@@ -44,6 +44,12 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--trials", action="store_true", help="list every trial")
 
     commands.add_parser("list", help="list the problems, optimizers, activations and implementations")
+
+    show = commands.add_parser(
+        "show", help="summarise a results directory over seeds (needs optbench[report])"
+    )
+    show.add_argument("run_dir", help="results/<suite>/<run-id>")
+    show.add_argument("--all", action="store_true", help="every configuration, not just the best per problem")
     return parser
 
 
@@ -62,6 +68,10 @@ def main(argv: Optional[List[str]] = None) -> int:
             from bench.commands import plan_command
 
             return plan_command(args.suite, args.results, args.trials)
+        if args.command == "show":
+            from bench.commands import show_command
+
+            return show_command(args.run_dir, args.all)
         from bench.commands import run_command
 
         return run_command(args)

@@ -138,3 +138,30 @@ def run_command(args) -> int:
     sys.stdout.write(summary.render(records) + "\n")
     sys.stdout.write(f"results: {run_dir}\n")
     return EXIT_OK
+
+
+def show_command(run_dir: str, every_configuration: bool) -> int:
+    """The analysis half's first view: medians and IQRs over seeds, with pandas."""
+    try:
+        from bench.analysis import load, summary
+    except ImportError as error:
+        sys.stderr.write(f"error: {error}\n")
+        return EXIT_BAD_INPUT
+    try:
+        trials, _ = load.load(run_dir)
+    except ImportError as error:
+        sys.stderr.write(f"error: {error}\n")
+        return EXIT_BAD_INPUT
+    except store.StoreError as error:
+        sys.stderr.write(f"error: {error}\n")
+        return EXIT_BAD_INPUT
+    if trials.empty:
+        sys.stderr.write(f"error: {run_dir}: no trials recorded yet\n")
+        return EXIT_BAD_INPUT
+    table = summary.per_configuration(trials) if every_configuration else summary.best_per_problem(trials)
+    columns = ["problem", "optimizer", "lr", "activation", "batch", "seeds", "final_loss_median", "final_loss_iqr",
+               "final_metric_median", "time_to_target_median_s", "reached_share", "diverged_share"]  # fmt: skip
+    sys.stdout.write(table[columns].to_string(index=False, float_format=lambda v: format(v, ".4g")) + "\n")
+    counts = trials["status"].value_counts()
+    sys.stdout.write("trials: " + ", ".join(f"{n} {s}" for s, n in counts.items()) + "\n")
+    return EXIT_OK

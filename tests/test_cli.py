@@ -85,9 +85,7 @@ def test_killed_mid_run_then_run_again_resumes_and_completes(tmp_path, write_sui
     assert recorded < 30
     resumed = run_cli("run", suite, "--results", str(results))
     assert resumed.returncode == 0, resumed.stderr
-    assert (
-        "resuming" in resumed.stderr and f"{recorded} of 30 trials already recorded" in resumed.stderr
-    )
+    assert "resuming" in resumed.stderr and f"{recorded} of 30 trials already recorded" in resumed.stderr
     (run_dir,) = run_dirs(results, "many")
     ids = [r["trial_id"] for r in trial_lines(run_dir)]
     assert len(ids) == len(set(ids)) == 30

@@ -109,9 +109,7 @@ def test_unknown_schema_versions_are_refused(tmp_path):
 
 def test_a_second_writer_is_refused_while_the_first_holds_the_lock(tmp_path):
     first = open_run(tmp_path)
-    with pytest.raises(
-        store.RunLocked, match=f"being written by another optbench run .pid {os.getpid()}"
-    ):
+    with pytest.raises(store.RunLocked, match=f"being written by another optbench run .pid {os.getpid()}"):
         open_run(tmp_path)
     first.close()
     open_run(tmp_path).close()  # released on close (and by the kernel if the process dies)

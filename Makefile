@@ -1,0 +1,38 @@
+# Two commands for a newcomer: `make run` (the tutorial suite) and `make test`.
+# Each creates .venv and installs what it needs on first use.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+# torch 2.13.0 is the CPU build this project's machines keep on disk; a plain `torch`
+# from PyPI is a multi-GB CUDA build. On a GPU machine: make TORCH=torch run
+TORCH  ?= torch==2.13.0
+SUITE  ?= suites/tutorial.yaml
+
+.PHONY: run test lint nano clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q -U pip
+	$(BIN)/python -m pip install -q "$(TORCH)"
+	$(BIN)/python -m pip install -q -e ".[report,test,jetson]"
+	touch $@
+
+run: $(BIN)/.installed
+	$(BIN)/optbench run $(SUITE)
+
+test: $(BIN)/.installed
+	$(BIN)/python -m pytest -q
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	# The device half (everything `optbench run` imports) must stay Python 3.6 syntax.
+	$(BIN)/vermin -t=3.6- --no-tips --violations --backport dataclasses --exclude-regex 'bench/analysis/.*' bench
+
+# The device half on the Jetson Nano's stack: Python 3.6, torch 1.10.2, numpy 1.19.5.
+nano: $(BIN)/.installed
+	bash .ci/nano-stack.sh
+
+clean:
+	rm -rf $(VENV)
