@@ -17,6 +17,7 @@ machine (see shared/notes/jetson-stats.md):
   starts and stops the server, and rewrites rail values mid-run.
 """
 
+import contextlib
 import os
 import shutil
 import signal
@@ -56,14 +57,14 @@ def sandbox_unavailable_reason():
         return "needs root: the real jtop server runs in a private mount namespace"
     for tool in ("unshare", "chroot", "mount"):
         if shutil.which(tool) is None:
-            return "{} is not installed".format(tool)
+            return f"{tool} is not installed"
     probe = subprocess.call(
         ["unshare", "-m", "-p", "-f", "--mount-proc", "true"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     if probe != 0:
-        return "unshare -m -p cannot create namespaces here (exit {})".format(probe)
+        return f"unshare -m -p cannot create namespaces here (exit {probe})"
     return None
 
 
@@ -105,8 +106,8 @@ def _mkdir(path):
 def _cpus(count, max_khz):
     stat = "cpu  26716126 25174 7198445 948399047 900582 0 354519 0 0 0\n"
     for n in range(count):
-        stat += "cpu{} 1673575 1889 461134 59280326 55795 0 10322 0 0 0\n".format(n)
-        d = _mkdir(os.path.join(FAKE, "devices/system/cpu/cpu{}/cpufreq".format(n)))
+        stat += f"cpu{n} 1673575 1889 461134 59280326 55795 0 10322 0 0 0\n"
+        d = _mkdir(os.path.join(FAKE, f"devices/system/cpu/cpu{n}/cpufreq"))
         for name, value in (
             ("scaling_governor", "schedutil"),
             ("scaling_min_freq", "102000"),
@@ -147,7 +148,7 @@ def _thermal(zones):
     """zones: list of (type, millidegrees or None for an unreadable sensor, passive trip)."""
     _mkdir(THERMAL)
     for n, (kind, milli, trip) in enumerate(zones):
-        d = _mkdir(os.path.join(THERMAL, "thermal_zone{}".format(n)))
+        d = _mkdir(os.path.join(THERMAL, f"thermal_zone{n}"))
         write_value(os.path.join(d, "type"), kind)
         # jtop reads -256 when the value cannot be parsed: that is how an offline sensor shows
         write_value(os.path.join(d, "temp"), "" if milli is None else milli)
@@ -168,7 +169,7 @@ def _release(text):
         f.write(text)
 
 
-class Board(object):
+class Board:
     """A simulated board; ``rails`` maps rail name to (mV, mA)."""
 
     def __init__(self, kind, rails, rail_dir, rail_index):
@@ -185,17 +186,15 @@ class Board(object):
         self.rails[name] = (volt_mv, curr_ma)
         n = self._index[name]
         if self.kind == "nano":
-            write_value(os.path.join(self._dir, "in_voltage{}_input".format(n)), volt_mv)
-            write_value(os.path.join(self._dir, "in_current{}_input".format(n)), curr_ma)
-            write_value(
-                os.path.join(self._dir, "in_power{}_input".format(n)), self.power_mw(name)
-            )
+            write_value(os.path.join(self._dir, f"in_voltage{n}_input"), volt_mv)
+            write_value(os.path.join(self._dir, f"in_current{n}_input"), curr_ma)
+            write_value(os.path.join(self._dir, f"in_power{n}_input"), self.power_mw(name))
         else:
-            write_value(os.path.join(self._dir, "in{}_input".format(n)), volt_mv)
-            write_value(os.path.join(self._dir, "curr{}_input".format(n)), curr_ma)
+            write_value(os.path.join(self._dir, f"in{n}_input"), volt_mv)
+            write_value(os.path.join(self._dir, f"curr{n}_input"), curr_ma)
 
     def set_temperature(self, zone_index, milli):
-        write_value(os.path.join(THERMAL, "thermal_zone{}".format(zone_index), "temp"), milli)
+        write_value(os.path.join(THERMAL, f"thermal_zone{zone_index}", "temp"), milli)
 
     def set_gpu(self, cur_hz=None, load_permille=None):
         dev = os.path.join(FAKE, "class/devfreq", self.gpu_node)
@@ -218,9 +217,9 @@ def build_nano(rails=NANO_RAILS):
     index = {}
     for n, (name, _volt, _curr) in enumerate(rails):
         index[name] = n
-        write_value(os.path.join(iio, "rail_name_{}".format(n)), name)
-        write_value(os.path.join(iio, "warn_current_limit_{}".format(n)), 4000)
-        write_value(os.path.join(iio, "crit_current_limit_{}".format(n)), 5000)
+        write_value(os.path.join(iio, f"rail_name_{n}"), name)
+        write_value(os.path.join(iio, f"warn_current_limit_{n}"), 4000)
+        write_value(os.path.join(iio, f"crit_current_limit_{n}"), 5000)
     board = Board("nano", [(r[0], (r[1], r[2])) for r in rails], iio, index)
     for name, volt, curr in rails:
         board.set_rail(name, volt, curr)
@@ -250,9 +249,9 @@ def build_orin_nano(rails=ORIN_NANO_RAILS):
     index = {}
     for n, (name, _volt, _curr) in enumerate(rails, 1):
         index[name] = n
-        write_value(os.path.join(hwmon, "in{}_label".format(n)), name)
-        write_value(os.path.join(hwmon, "curr{}_max".format(n)), 4000)
-        write_value(os.path.join(hwmon, "curr{}_crit".format(n)), 5000)
+        write_value(os.path.join(hwmon, f"in{n}_label"), name)
+        write_value(os.path.join(hwmon, f"curr{n}_max"), 4000)
+        write_value(os.path.join(hwmon, f"curr{n}_crit"), 5000)
     board = Board("orin", [(r[0], (r[1], r[2])) for r in rails], hwmon, index)
     for name, volt, curr in rails:
         board.set_rail(name, volt, curr)
@@ -272,14 +271,14 @@ def build_orin_nano(rails=ORIN_NANO_RAILS):
     return board
 
 
-def start_server(timeout=30.0):
-    """Start the real jtop service of this interpreter's jetson-stats; wait for its socket."""
+def start_server(timeout=30.0, jtop_bin=None):
+    """Start the real jtop service (this interpreter's jetson-stats unless ``jtop_bin``)."""
     env = dict(os.environ, JTOP_TESTING="true", JTOP_SERVICE="True")
-    jtop_bin = os.path.join(os.path.dirname(sys.executable), "jtop")
-    log = open("/tmp/jtop-server.log", "ab")
-    proc = subprocess.Popen(
-        [jtop_bin, "--force"], env=env, stdout=log, stderr=subprocess.STDOUT, close_fds=True
-    )
+    jtop_bin = jtop_bin or os.path.join(os.path.dirname(sys.executable), "jtop")
+    with open("/tmp/jtop-server.log", "ab") as log:
+        proc = subprocess.Popen(
+            [jtop_bin, "--force"], env=env, stdout=log, stderr=subprocess.STDOUT, close_fds=True
+        )
     deadline = time.time() + timeout
     while not os.path.exists(SOCKET):
         if proc.poll() is not None or time.time() > deadline:
@@ -299,10 +298,8 @@ def server_log():
 def kill_server(proc):
     """Kill the server and its helper processes at once (losing it, as on a crash)."""
     for pid in _descendants(proc.pid) + [proc.pid]:
-        try:
+        with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
     proc.wait()
 
 
@@ -312,7 +309,7 @@ def _descendants(pid):
         if not entry.isdigit():
             continue
         try:
-            with open("/proc/{}/stat".format(entry)) as f:
+            with open(f"/proc/{entry}/stat") as f:
                 parent = int(f.read().rsplit(")", 1)[1].split()[1])
         except (OSError, ValueError, IndexError):
             continue
@@ -320,3 +317,235 @@ def _descendants(pid):
             found.append(int(entry))
             found.extend(_descendants(int(entry)))
     return found
+
+
+# ---- scenarios: ``python tests/jtop_fixture.py SCENARIO BOARD`` inside the sandbox ----------
+# Each prints one line "RESULT <json>" for the test (on the host side) to check.
+
+SETTLE_S = 0.5  # the server shows a sysfs change within one interval (0.5 s)
+
+
+def _recorder(samples_path=None):
+    from bench.telemetry import TelemetryConfig, open_recorder
+
+    config = TelemetryConfig(sources=("jetson",), interval_s=0.5)
+    return open_recorder(config, clock=time.perf_counter, samples_path=samples_path)
+
+
+def _wait_samples(recorder, after, timeout=10.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        last = recorder._store.last_tick("jetson")
+        if last is not None and last > after:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _csv_rows(path):
+    import csv
+
+    with open(path) as f:
+        return [
+            (float(r["time_s"]), r["name"], float(r["value"]))
+            for r in csv.DictReader(f)
+            if r["source"] == "jetson"
+        ]
+
+
+def scenario_trial(board):
+    """A trial whose board-input power steps up half-way through."""
+    server = start_server()
+    total = "POM_5V_IN" if board.kind == "nano" else "VDD_IN"
+    volt, curr = board.rails[total]
+    before_w = board.power_mw(total) / 1000.0
+    recorder = _recorder("/tmp/telemetry.csv")
+    recorder.start()
+    assert _wait_samples(recorder, time.perf_counter())
+    recorder.trial_begin("trial-1")
+    t0 = time.perf_counter()
+    time.sleep(1.5)
+    # the last sample before the change: up to it, the power was constant
+    steady_end = recorder._store.last_tick("jetson")
+    switched = time.perf_counter()
+    board.set_rail(total, volt, curr + 250)
+    board.set_temperature(1, 61500)
+    time.sleep(1.5 + SETTLE_S)
+    t1 = time.perf_counter()
+    figures = recorder.trial_end("trial-1", t0, t1)
+    steady = recorder.energy_between(t0, steady_end)
+    manifest = recorder.manifest_info()
+    recorder.close()
+    kill_server(server)
+    return {
+        "t0": t0,
+        "t1": t1,
+        "switched": switched,
+        "steady_end": steady_end,
+        "before_w": before_w,
+        "after_w": board.power_mw(total) / 1000.0,
+        "rails_w": dict((n, board.power_mw(n) / 1000.0) for n in board.rails),
+        "figures": figures,
+        "steady_energy_j": steady,
+        "manifest": manifest,
+        "samples": _csv_rows("/tmp/telemetry.csv"),
+    }
+
+
+def scenario_lost(board):
+    """The server dies mid-trial (as jtop does under load on a Nano), then comes back."""
+    server = start_server()
+    recorder = _recorder()
+    recorder.start()
+    assert _wait_samples(recorder, time.perf_counter())
+    t0 = time.perf_counter()
+    time.sleep(1.0)
+    kill_server(server)
+    killed = time.perf_counter()
+    time.sleep(1.0)
+    server = start_server()
+    back = _wait_samples(recorder, time.perf_counter(), timeout=20.0)
+    time.sleep(1.0)
+    t1 = time.perf_counter()
+    figures = recorder.trial_end("trial-1", t0, t1)
+    warnings = recorder.run_warnings()
+    recorder.close()
+    kill_server(server)
+    return {"t0": t0, "t1": t1, "killed": killed, "back": back, "figures": figures, "warnings": warnings}
+
+
+def _open_reason():
+    from bench.telemetry.sources.base import Unavailable
+    from bench.telemetry.sources.jetson import JetsonSource
+
+    source = JetsonSource(0.5)
+    try:
+        source.open()
+    except Unavailable as error:
+        return str(error)
+    source.close()
+    return None
+
+
+def _as_nobody():
+    os.setgid(65534)
+    os.setgroups([])
+    os.setuid(65534)
+
+
+def scenario_failures(board, other_jtop=None):
+    """Service absent; socket permission denied; (optionally) a server of another version."""
+    result = {"absent": _open_reason()}
+    recorder = _recorder()
+    recorder.start()
+    result["absent_manifest"] = recorder.manifest_info()["sources"]["jetson"]
+    result["absent_warnings"] = recorder.run_warnings()
+    recorder.close()
+    server = start_server()
+    child = subprocess.Popen(
+        [sys.executable, os.path.abspath(__file__), "open-reason", board.kind],
+        stdout=subprocess.PIPE,
+        universal_newlines=True,
+        preexec_fn=_as_nobody,
+        env=dict(os.environ, HOME="/tmp"),
+    )
+    out, _ = child.communicate(timeout=60)
+    result["denied"] = _result_of(out)
+    result["root_ok"] = _open_reason()
+    kill_server(server)
+    if other_jtop:
+        os.remove(SOCKET)
+        server = start_server(jtop_bin=other_jtop)
+        result["mismatch"] = _open_reason()
+        kill_server(server)
+    return result
+
+
+E2E_SUITE = """\
+name: jetson-e2e
+problems:
+  linear: {}
+optimizers:
+  sgd: {lr: 0.01}
+budget: {steps: 400, eval_every: 100, time_limit: 60}
+seeds: [0]
+telemetry: {sources: [jetson], interval: 0.5}
+"""
+
+
+def scenario_e2e(board):
+    """The whole harness, ``optbench run`` in a subprocess, with the jetson source."""
+    import json
+
+    server = start_server()
+    with open("/tmp/e2e.yaml", "w") as f:
+        f.write(E2E_SUITE)
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=repo)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "bench", "run", "/tmp/e2e.yaml", "--results", "/tmp/results"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        universal_newlines=True,
+        env=env,
+        cwd=repo,
+    )
+    output, _ = child.communicate(timeout=300)
+    kill_server(server)
+    trials, manifest, csv_names = [], None, set()
+    for folder, _dirs, files in os.walk("/tmp/results"):
+        if "trials.jsonl" in files:
+            with open(os.path.join(folder, "trials.jsonl")) as f:
+                trials = [json.loads(line) for line in f if line.strip()]
+        for name in files:
+            if name.startswith("manifest") and name.endswith(".json"):
+                with open(os.path.join(folder, name)) as f:
+                    manifest = json.load(f)
+        if "telemetry.csv" in files:
+            with open(os.path.join(folder, "telemetry.csv")) as f:
+                csv_names = sorted(set(line.split(",")[2] for line in f.readlines()[1:]))
+    return {
+        "exit": child.returncode,
+        "output": output[-3000:],
+        "power_w": board.power_mw("POM_5V_IN") / 1000.0 if board.kind == "nano" else None,
+        "trials": trials,
+        "manifest": manifest,
+        "csv_names": csv_names,
+    }
+
+
+def _result_of(out):
+    import json
+
+    for line in out.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[len("RESULT ") :])
+    raise RuntimeError("no RESULT line in:\n" + out)
+
+
+def main(argv):
+    import json
+
+    scenario, kind = argv[1], argv[2]
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    if scenario == "open-reason":  # run as an unprivileged user by scenario_failures
+        print("RESULT " + json.dumps(_open_reason()))
+        return
+    board = build_nano() if kind == "nano" else build_orin_nano()
+    if scenario == "trial":
+        result = scenario_trial(board)
+    elif scenario == "lost":
+        result = scenario_lost(board)
+    elif scenario == "e2e":
+        result = scenario_e2e(board)
+    elif scenario == "failures":
+        result = scenario_failures(board, other_jtop=argv[3] if len(argv) > 3 else None)
+    else:
+        raise SystemExit("unknown scenario " + scenario)
+    sys.stdout.flush()
+    print("RESULT " + json.dumps(result))
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main(sys.argv)

@@ -198,9 +198,13 @@ class Recorder:
                 log.warning("telemetry.csv flush failed: %s", error)
 
     def _wait_for_samples_after(self, t: float) -> None:
-        """Let each live source deliver one sample at or after t, so [.., t] is not extrapolated."""
+        """Let each live power source deliver one sample at or after t, so the energy over
+        [.., t] is not extrapolated. Sources without power (host) are not waited for: their
+        figures are peaks and means, and waiting would add up to an interval to every trial."""
         gaps = self._store.gaps()
         for view in self._views:
+            if not view.power_scope:
+                continue
             if any(g.source == view.name and g.end_s is None for g in gaps):
                 continue  # lost: waiting would not help
             deadline = time.monotonic() + 2 * view.interval_s + 0.2

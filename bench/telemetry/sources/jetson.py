@@ -15,6 +15,7 @@ import contextlib
 import glob
 import os
 import platform
+import time
 from typing import Any, Dict, Optional
 
 from .base import Lost, Readings, Source, Unavailable
@@ -22,6 +23,7 @@ from .base import Lost, Readings, Source, Unavailable
 SOCKET = "/run/jtop.sock"
 THERMAL_ROOT = "/sys/devices/virtual/thermal"
 OFFLINE_TEMP = -256
+HANDSHAKE_TRIES = 3
 
 
 def explain_failure(error: BaseException, socket: str = SOCKET, client_version: Optional[str] = None) -> str:
@@ -43,9 +45,9 @@ def explain_failure(error: BaseException, socket: str = SOCKET, client_version: 
         # what a client meets when the service speaks another jetson-stats or Python
         # version's protocol (measured: a 4.3 client on Python 3.6 against a 7.x service)
         return (
-            "jtop service dropped the connection during the handshake ({}): usually a "
-            "jetson-stats or Python version mismatch between this client (jetson-stats {}, "
-            "Python {}) and the service".format(
+            "jtop service dropped the connection during the handshake ({}, 3 tries): "
+            "usually a jetson-stats or Python version mismatch between this client "
+            "(jetson-stats {}, Python {}) and the service".format(
                 type(error).__name__, client_version or "?", platform.python_version()
             )
         )
@@ -113,12 +115,22 @@ class JetsonSource(Source):
         except ImportError as error:
             raise Unavailable(explain_failure(error)) from error
         self._version = getattr(jtop_module, "__version__", None)
-        client = jtop_module.jtop(interval=self.interval_s)
-        try:
-            client.start()
-        except Exception as error:  # jtop raises JtopException, OSError, queue.Empty, ...
-            _close_quietly(client)
-            raise Unavailable(explain_failure(error, client_version=self._version)) from error
+        for attempt in range(HANDSHAKE_TRIES):
+            client = jtop_module.jtop(interval=self.interval_s)
+            try:
+                client.start()
+                break
+            except (EOFError, BrokenPipeError, ConnectionResetError) as error:
+                # seen from a service that has just (re)started; a persistent one is a mismatch
+                _close_quietly(client)
+                if attempt + 1 == HANDSHAKE_TRIES:
+                    reason = explain_failure(error, client_version=self._version)
+                    raise Unavailable(reason) from error
+                time.sleep(0.5)
+            except Exception as error:  # jtop raises JtopException, OSError, queue.Empty, ...
+                _close_quietly(client)
+                reason = explain_failure(error, client_version=self._version)
+                raise Unavailable(reason) from error
         self._jetson = client
         self.power_scope = self._power_scope()
 
