@@ -34,6 +34,10 @@ def _parser() -> argparse.ArgumentParser:
         "--resume", action="store_true", help="resume the last run (the default when it is unfinished)"
     )
     run.add_argument(
+        "--telemetry", metavar="SOURCES",
+        help="override the suite's telemetry sources: auto, none, or a comma list of jetson, tegrastats, nvml, rapl, host",
+    )  # fmt: skip
+    run.add_argument(
         "--skip-missing-devices", action="store_true",
         help="record trials on absent devices (cuda without a GPU) as skipped instead of refusing to start",
     )  # fmt: skip

@@ -1,5 +1,6 @@
 """What each CLI command does, separate from argument parsing (bench.cli)."""
 
+import dataclasses
 import os
 import sys
 
@@ -124,6 +125,13 @@ def run_command(args) -> int:
         plan = _load(args.suite)
     except SuiteError as error:
         return _report_suite_error(error)
+    if args.telemetry:
+        try:
+            telemetry = dataclasses.replace(plan.suite.telemetry, sources=tuple(args.telemetry.split(",")))
+        except ValueError as error:
+            sys.stderr.write(f"error: --telemetry {args.telemetry}: {error}\n")
+            return EXIT_BAD_INPUT
+        plan = dataclasses.replace(plan, suite=dataclasses.replace(plan.suite, telemetry=telemetry))
     if args.new and (args.resume or args.run_id):
         sys.stderr.write("error: --new starts a fresh run; it cannot be combined with --resume or --run-id\n")
         return EXIT_BAD_INPUT

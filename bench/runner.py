@@ -99,24 +99,12 @@ class _DataCache:
 
 
 def _open_telemetry(plan: Plan, run_dir: str):
-    from bench import telemetry
-
-    opener = getattr(telemetry, "open_recorder", None)
-    if opener is None:
+    if plan.suite.telemetry.off:
         return None
-    from bench.telemetry.config import TelemetryConfig
+    from bench.telemetry import open_recorder
 
-    settings = plan.suite.telemetry
-    cooldown = settings.get("cooldown") or {}
-    config = TelemetryConfig(
-        sources=tuple(settings["sources"]),
-        interval_s=settings["interval_s"],
-        cooldown_zone=cooldown.get("zone"),
-        cooldown_below_c=cooldown.get("below_c"),
-        cooldown_max_wait_s=cooldown.get("max_wait_s", 300.0),
-        idle_baseline_s=settings["idle_baseline_s"],
-    )
-    return opener(config, clock=time.perf_counter, samples_path=os.path.join(run_dir, "telemetry.csv"))
+    samples = os.path.join(run_dir, "telemetry.csv")
+    return open_recorder(plan.suite.telemetry, clock=time.perf_counter, samples_path=samples)
 
 
 def run_plan(
@@ -195,6 +183,8 @@ def _run_trials(plan, writer, recorder, missing, resumed, out) -> List[TrialReco
         if recorder is not None:
             recorder.close()
         writer.write_manifest(finished_at=_now() if progress.done == len(todo) else None, warnings=warnings)
+        for warning in warnings:
+            out.write(f"warning: {warning}\n")
     return store.read_trials(run_dir)
 
 

@@ -23,6 +23,7 @@ import yaml
 
 from bench import activations, learners, optimizers
 from bench.problems import PROBLEMS, Problem
+from bench.telemetry.config import KNOWN_SOURCES, TelemetryConfig
 from bench.validation import Checker, SuiteError
 
 MAX_SUITE_BYTES = 1 << 20  # a suite is a few lines; refuse anything that could be a mistake
@@ -38,7 +39,7 @@ PROBLEM_KEYS = AXES + BUDGET_KEYS + ("options", "lr")
 MATCH_KEYS = ("problem", "optimizer", "lr", "seed") + AXES
 ORDERS = ("grid", "random", "interleaved")
 TELEMETRY_KEYS = ("sources", "interval", "cooldown", "idle_baseline")
-TELEMETRY_SOURCES = ("auto", "none", "jetson", "tegrastats", "nvml", "rapl", "host")
+TELEMETRY_SOURCES = ("auto", "none") + KNOWN_SOURCES
 COOLDOWN_KEYS = ("zone", "below", "max_wait")
 
 DEFAULT_TIME_LIMIT_S = 120.0
@@ -85,7 +86,7 @@ class Suite:
     include: Tuple[Dict[str, Tuple[Any, ...]], ...]
     threads: Optional[int]
     order: str
-    telemetry: Dict[str, Any]
+    telemetry: TelemetryConfig
     on_missing_device: str  # "error" or "skip"
     document: Dict[str, Any]  # the YAML as read, for the run manifest
 
@@ -427,32 +428,37 @@ def _read_matchers(check: Checker, key: str, raw: Any) -> List[Dict[str, Tuple[A
     return matchers
 
 
-def _read_telemetry(check: Checker, raw: Any) -> Dict[str, Any]:
+def _read_telemetry(check: Checker, raw: Any) -> Optional[TelemetryConfig]:
+    mistakes = len(check.problems)
     raw = check.mapping("telemetry", raw) or {}
     check.unknown_keys("telemetry", raw, TELEMETRY_KEYS)
-    out = {"sources": ("auto",), "interval_s": None, "idle_baseline_s": 0.0, "cooldown": None}
+    values = {}  # type: Dict[str, Any]
     if "sources" in raw:
         sources = tuple(_as_list(raw["sources"]))
         for i, source in enumerate(sources):
             check.choice(f"telemetry.sources[{i}]", source, list(TELEMETRY_SOURCES))
-        out["sources"] = sources
+        values["sources"] = sources
     if "interval" in raw:
-        out["interval_s"] = check.number("telemetry.interval", raw["interval"], positive=True)
+        values["interval_s"] = check.number("telemetry.interval", raw["interval"], positive=True)
     if "idle_baseline" in raw:
-        out["idle_baseline_s"] = check.number("telemetry.idle_baseline", raw["idle_baseline"], minimum=0.0)
+        values["idle_baseline_s"] = check.number("telemetry.idle_baseline", raw["idle_baseline"], minimum=0.0)
     if "cooldown" in raw:
         cooldown = check.mapping("telemetry.cooldown", raw["cooldown"]) or {}
         check.unknown_keys("telemetry.cooldown", cooldown, COOLDOWN_KEYS)
         if "below" not in cooldown:
             check.fail("telemetry.cooldown.below", "missing: the temperature (deg C) to wait for")
-        out["cooldown"] = {
-            "zone": str(cooldown.get("zone", "CPU")),
-            "below_c": check.number("telemetry.cooldown.below", cooldown.get("below", 0)),
-            "max_wait_s": check.number(
-                "telemetry.cooldown.max_wait", cooldown.get("max_wait", 300), positive=True
-            ),
-        }
-    return out
+        values["cooldown_zone"] = str(cooldown.get("zone", "CPU"))
+        values["cooldown_below_c"] = check.number("telemetry.cooldown.below", cooldown.get("below", 0))
+        values["cooldown_max_wait_s"] = check.number(
+            "telemetry.cooldown.max_wait", cooldown.get("max_wait", 300), positive=True
+        )
+    if len(check.problems) > mistakes:
+        return None  # each mistake is recorded already
+    try:
+        return TelemetryConfig(**values)  # checks how the settings combine
+    except ValueError as error:
+        check.fail("telemetry", str(error).replace("telemetry: ", "", 1))
+        return None
 
 
 def suite_by_name(name_or_path: str, search: str = "suites") -> str:

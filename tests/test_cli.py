@@ -168,3 +168,18 @@ def test_plan_and_list(write_suite):
     assert listed.returncode == 0
     for name in ("linear-noisy", "lenet", "nesterov", "adamw", "tanh", "numpy"):
         assert name in listed.stdout
+
+
+def test_telemetry_can_be_switched_off_or_refused_from_the_command_line(write_suite, tmp_path):
+    path = write_suite("problems: [linear]\noptimizers: {sgd: {lr: 0.1}}\n")
+    bad = run_cli("run", path, "--results", str(tmp_path), "--telemetry", "jtop")
+    assert bad.returncode == 2
+    assert (
+        "--telemetry jtop" in bad.stderr
+        and "allowed: jetson, tegrastats, nvml, rapl, host, auto, none" in bad.stderr
+    )
+    off = run_cli("run", path, "--results", str(tmp_path), "--telemetry", "none")
+    assert off.returncode == 0, off.stderr
+    (run_dir,) = run_dirs(tmp_path, "suite")
+    assert [r["telemetry"] for r in trial_lines(run_dir)] == [None]
+    assert not os.path.exists(os.path.join(run_dir, "telemetry.csv"))

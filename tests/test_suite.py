@@ -100,6 +100,10 @@ def test_axis_set_on_a_problem_that_has_no_such_thing_is_refused(write_suite):
             "problems: [linear]\noptimizers: [sgd]\ntelemetry: {sources: [jtop]}\n",
             "telemetry.sources[0]: unknown value 'jtop'",
         ),
+        (
+            "problems: [linear]\noptimizers: [sgd]\ntelemetry: {sources: [auto, host]}\n",
+            "telemetry: 'auto' and 'none' stand alone in sources",
+        ),
     ],
 )
 def test_malformed_suites_get_a_clear_message(write_suite, text, expected):

@@ -166,3 +166,13 @@ def test_cuda_and_cpu_follow_the_same_trajectory():
     cpu = train(spec(steps=50, batch=8))
     gpu = train(spec(steps=50, batch=8, device="cuda"))
     assert [p.loss for p in gpu.curve][:10] == pytest.approx([p.loss for p in cpu.curve][:10], rel=1e-4)
+
+
+def test_running_out_of_memory_is_its_own_status():
+    def too_big(model_spec):
+        raise RuntimeError("CUDA out of memory. Tried to allocate 20.00 GiB")
+
+    problem = dataclasses.replace(PROBLEMS["linear"], make_model=too_big)
+    result = run_trial(spec(), problem, problem.make_data(0, {}))
+    assert result.status == Status.OUT_OF_MEMORY
+    assert "out of memory" in result.reason
