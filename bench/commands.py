@@ -138,7 +138,7 @@ def run_command(args) -> int:
     try:
         run_dir, records = run_plan(
             plan, args.results, run_id=args.run_id, new=args.new,
-            skip_missing_devices=args.skip_missing_devices,
+            skip_missing_devices=args.skip_missing_devices, resume=args.resume,
         )  # fmt: skip
     except (RunError, store.StoreError) as error:
         sys.stderr.write(f"error: {error}\n")

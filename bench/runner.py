@@ -46,8 +46,13 @@ def suite_hash(plan: Plan) -> str:
     return hashlib.sha256(json.dumps(ids).encode("utf-8")).hexdigest()[:16]
 
 
-def choose_run_dir(plan: Plan, results: str, run_id: Optional[str], new: bool) -> Tuple[str, bool]:
-    """The run directory, and whether it resumes an earlier, unfinished run of this suite."""
+def choose_run_dir(
+    plan: Plan, results: str, run_id: Optional[str], new: bool, resume: bool = False
+) -> Tuple[str, bool]:
+    """The run directory, and whether it resumes an earlier run of this suite.
+
+    By default the latest run of the suite is resumed when it is unfinished and was made by
+    the same resolved suite; ``resume`` insists on resuming it; ``new`` never resumes."""
     suite_dir = os.path.join(results, plan.suite.name)
     if run_id:
         path = os.path.join(suite_dir, run_id)
@@ -59,8 +64,11 @@ def choose_run_dir(plan: Plan, results: str, run_id: Optional[str], new: bool) -
                 manifest = store.read_manifest(latest)
             except store.StoreError:
                 manifest = {}
-            if manifest.get("suite_hash") == suite_hash(plan) and not manifest.get("finished_at"):
+            if manifest.get("suite_hash") == suite_hash(plan) and (resume or not manifest.get("finished_at")):
                 return latest, True
+        if resume:
+            raise RunError(f"--resume: no earlier run of suite {plan.suite.name} under {suite_dir} was made by "
+                           "this suite as it is now; run without --resume to start one")  # fmt: skip
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d-%H%M%S")
     path, n = os.path.join(suite_dir, stamp), 1
     while os.path.exists(path):
@@ -114,6 +122,7 @@ def run_plan(
     new: bool = False,
     skip_missing_devices: bool = False,
     out: TextIO = sys.stderr,
+    resume: bool = False,
 ) -> Tuple[str, List[TrialRecord]]:
     missing = missing_devices(plan)
     if missing and not (skip_missing_devices or plan.suite.on_missing_device == "skip"):
@@ -124,7 +133,7 @@ def run_plan(
     preflight_data(plan)
     if plan.suite.threads:
         torch.set_num_threads(plan.suite.threads)
-    run_dir, resumed = choose_run_dir(plan, results, run_id, new)
+    run_dir, resumed = choose_run_dir(plan, results, run_id, new, resume)
     manifest = {
         "schema": SCHEMA_VERSION,
         "suite": plan.suite.name,
@@ -205,9 +214,9 @@ def _burn_in(trial: TrialSpec, data_cache, warmed: set) -> None:
 
 def _one_trial(plan, writer, recorder, data_cache, trial: TrialSpec):
     started_at = _now()
-    wall_start = time.perf_counter()
     problem = PROBLEMS[trial.problem]
-    cooling = recorder.wait_cool() if recorder is not None else None
+    cooling = recorder.wait_cool() if recorder is not None else None  # not part of the trial's time
+    wall_start = time.perf_counter()
     if recorder is not None:
         recorder.trial_begin(trial.trial_id)
     try:

@@ -118,7 +118,18 @@ class RunWriter:
                 self.close()
                 raise StoreError(f"{run_dir} was written by a different suite (its resolved configuration differs); "
                                  "use a new run id")  # fmt: skip
-            manifest = dict(previous, resumed=previous.get("resumed", 0) + 1, finished_at=None)
+            # Keep the first start's facts; note when and where each resumption ran, so a
+            # run finished on another machine or software stack can be told apart.
+            resumption = {
+                "started_at": manifest.get("started_at"),
+                "environment": manifest.get("environment"),
+            }
+            manifest = dict(
+                previous,
+                resumed=previous.get("resumed", 0) + 1,
+                resumptions=previous.get("resumptions", []) + [resumption],
+                finished_at=None,
+            )
         self.manifest = manifest
         self.write_manifest()
         _cut_torn_tail(os.path.join(run_dir, TRIALS))

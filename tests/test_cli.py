@@ -89,6 +89,9 @@ def test_killed_mid_run_then_run_again_resumes_and_completes(tmp_path, write_sui
     (run_dir,) = run_dirs(results, "many")
     ids = [r["trial_id"] for r in trial_lines(run_dir)]
     assert len(ids) == len(set(ids)) == 30
+    with open(os.path.join(run_dir, "manifest.json")) as handle:
+        manifest = json.load(handle)
+    assert manifest["resumed"] == 1 and len(manifest["resumptions"]) == 1 and manifest["finished_at"]
 
 
 def test_a_second_run_into_the_same_directory_is_refused(tmp_path, write_suite):
@@ -183,3 +186,10 @@ def test_telemetry_can_be_switched_off_or_refused_from_the_command_line(write_su
     (run_dir,) = run_dirs(tmp_path, "suite")
     assert [r["telemetry"] for r in trial_lines(run_dir)] == [None]
     assert not os.path.exists(os.path.join(run_dir, "telemetry.csv"))
+
+
+def test_resume_with_nothing_to_resume_is_refused(write_suite, tmp_path):
+    path = write_suite("problems: [linear]\noptimizers: {sgd: {lr: 0.1}}\n")
+    done = run_cli("run", path, "--results", str(tmp_path), "--resume")
+    assert done.returncode == 2
+    assert "--resume: no earlier run of suite suite" in done.stderr
