@@ -5,6 +5,7 @@ Schema history (bump SCHEMA_VERSION on any change a reader could notice):
 """
 
 import enum
+import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Dict, List, Optional
 
@@ -71,6 +72,21 @@ class TrialRecord:
         if missing:
             raise ValueError("trial record lacks " + ", ".join(missing))
         return cls(**{n: data[n] for n in names})
+
+
+def without_non_finite(value: Any) -> Any:
+    """``value`` with every NaN and infinity (at any depth) replaced by None.
+
+    JSON has no NaN: a diverged trial's learned weights or a sensor's odd reading must
+    become null in the record, not a line that strict readers refuse (or a crashed run).
+    """
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: without_non_finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [without_non_finite(v) for v in value]
+    return value
 
 
 def field_names() -> List[str]:

@@ -15,7 +15,7 @@ from bench import estimate, store
 from bench.environment import fingerprint
 from bench.plan import Plan, TrialSpec
 from bench.problems import PROBLEMS, ProblemData
-from bench.record import SCHEMA_VERSION, Status, TrialRecord
+from bench.record import SCHEMA_VERSION, Status, TrialRecord, without_non_finite
 from bench.trainer import TrialResult, run_trial
 
 BURN_IN_STEPS = 5
@@ -268,8 +268,8 @@ def _record(plan, writer, trial, problem, result: TrialResult, started_at, wall,
         steps_to_target=result.steps_to_target, time_to_target_s=result.time_to_target_s,
         wall_time_s=wall, train_time_s=result.train_time_s, eval_time_s=result.eval_time_s,
         step_time_median_s=result.step_time_median_s, step_time_iqr_s=result.step_time_iqr_s,
-        step_time_samples=result.step_time_samples, memory=result.memory, learned=result.learned,
-        telemetry=telemetry,
+        step_time_samples=result.step_time_samples, memory=result.memory,
+        learned=without_non_finite(result.learned), telemetry=without_non_finite(telemetry),
     )  # fmt: skip
     return TrialRecord(**fields)
 
@@ -286,7 +286,11 @@ def _empty_figures() -> Dict[str, Any]:
 def _failed_record(plan, writer, trial, started_at, wall, reason, telemetry) -> TrialRecord:
     fields = _common(plan, writer, trial, PROBLEMS[trial.problem], started_at)
     fields.update(
-        _empty_figures(), status=Status.ERROR.value, reason=reason, wall_time_s=wall, telemetry=telemetry
+        _empty_figures(),
+        status=Status.ERROR.value,
+        reason=reason,
+        wall_time_s=wall,
+        telemetry=without_non_finite(telemetry),
     )
     return TrialRecord(**fields)
 

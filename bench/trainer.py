@@ -102,7 +102,7 @@ def run_trial(
     memory = None
     try:
         memory = PeakMemory(device)
-        _train(spec, problem, data, device, state, memory, timed_region or _no_guard)
+        _train(spec, problem, data, device, state, memory, timed_region or _NoGuard)
     except _Stop as stop:
         state.status, state.reason = stop.status, stop.reason
     except MemoryError as error:
@@ -175,7 +175,7 @@ class _State:
         )  # fmt: skip
 
 
-class _no_guard:
+class _NoGuard:
     def __enter__(self):
         return self
 

@@ -193,3 +193,14 @@ def test_resume_with_nothing_to_resume_is_refused(write_suite, tmp_path):
     done = run_cli("run", path, "--results", str(tmp_path), "--resume")
     assert done.returncode == 2
     assert "--resume: no earlier run of suite suite" in done.stderr
+
+
+def test_a_diverged_linear_trial_is_recorded_where_it_stopped(write_suite, tmp_path):
+    # SGD at lr 0.01 on the unscaled noisy line blows up to inf/NaN weights.
+    path = write_suite("problems: {linear-noisy: {steps: 400}}\noptimizers: {sgd: {lr: 0.01}}\n")
+    done = run_cli("run", path, "--results", str(tmp_path), "--telemetry", "none")
+    assert done.returncode == 0, done.stderr
+    (record,) = trial_lines(run_dirs(tmp_path, "suite")[0])
+    assert record["status"] == "diverged" and record["steps"] <= 25 and "exceeded" in record["reason"]
+    assert record["final_loss"] is None or record["final_loss"] > 1e6  # where it stopped
+    assert record["learned"]["truth"] == {"weight": [[2.0]], "bias": [1.0]}

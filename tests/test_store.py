@@ -6,7 +6,7 @@ import os
 import pytest
 
 from bench import store
-from bench.record import SCHEMA_VERSION, TrialRecord, field_names
+from bench.record import SCHEMA_VERSION, TrialRecord, field_names, without_non_finite
 
 
 def record(trial_id, status="ok"):
@@ -128,3 +128,9 @@ def test_a_record_is_one_whole_json_line_with_no_nan(tmp_path):
         writer.append(bad, [])  # the trainer turns non-finite values into null before this
     writer.close()
     assert store.read_trials(str(tmp_path)) == []
+
+
+def test_non_finite_numbers_become_null_at_any_depth():
+    learned = {"weight": [[float("nan")]], "bias": [float("inf"), 1.5], "truth": {"w": -float("inf")}}
+    assert without_non_finite(learned) == {"weight": [[None]], "bias": [None, 1.5], "truth": {"w": None}}
+    assert without_non_finite(("a", 2, 0.5, None)) == ["a", 2, 0.5, None]
