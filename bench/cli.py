@@ -57,12 +57,17 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _format_warning(message, category, filename, lineno, line=None) -> str:
+    """One plain line per warning (Python 3.6 passes ``line`` by keyword)."""
+    return f"warning: {message}\n"
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     args = _parser().parse_args(argv)
     if args.command is None:
         _parser().print_help(sys.stderr)
         return EXIT_BAD_INPUT
-    warnings.formatwarning = lambda message, category, *rest: f"warning: {message}\n"
+    warnings.formatwarning = _format_warning
     try:
         if args.command == "list":
             from bench.commands import list_command
