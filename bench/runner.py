@@ -19,6 +19,7 @@ from bench.record import SCHEMA_VERSION, Status, TrialRecord, without_non_finite
 from bench.trainer import TrialResult, run_trial
 
 BURN_IN_STEPS = 5
+WARM_UP_CHUNK_STEPS = 200  # warm-up trains in short trials: each preallocates its step buffers
 
 
 class RunError(Exception):
@@ -172,6 +173,10 @@ def _run_trials(plan, writer, recorder, missing, resumed, out) -> List[TrialReco
         writer.write_manifest(
             telemetry=recorder.manifest_info(), idle_baseline=recorder.measure_idle_baseline()
         )
+    runnable = [t for t in todo if t.device not in missing]
+    if plan.suite.warmup_s and runnable:
+        out.write(f"warming up for {plan.suite.warmup_s:g} s (untimed, unrecorded)\n")
+        _warm_up(runnable[0], plan.suite.warmup_s, _DataCache())
     progress = _Progress(plan, todo, out, estimate.from_previous_runs(os.path.dirname(run_dir)))
     data = _DataCache()
     warmed = set()
@@ -210,6 +215,22 @@ def _burn_in(trial: TrialSpec, data_cache, warmed: set) -> None:
         return  # the trial itself will record the error
     run_trial(dataclasses.replace(trial, steps=BURN_IN_STEPS, epochs=None, eval_every=BURN_IN_STEPS),
               PROBLEMS[trial.problem], data)  # fmt: skip
+
+
+def _warm_up(trial: TrialSpec, seconds: float, data_cache) -> None:
+    """Train the first trial's configuration, unrecorded, until ``seconds`` pass: the board
+    reaches its working temperature and clocks before anything is measured."""
+    try:
+        data = data_cache.get(trial)
+    except (OSError, ValueError):
+        return
+    chunk = dataclasses.replace(trial, steps=WARM_UP_CHUNK_STEPS, epochs=None, eval_every=WARM_UP_CHUNK_STEPS)
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        remaining = deadline - time.perf_counter()
+        run_trial(
+            dataclasses.replace(chunk, time_limit_s=max(remaining, 0.01)), PROBLEMS[trial.problem], data
+        )
 
 
 def _one_trial(plan, writer, recorder, data_cache, trial: TrialSpec):

@@ -33,7 +33,7 @@ BUDGET_KEYS = ("steps", "epochs", "time_limit", "eval_every", "log_every")
 TOP_KEYS = (
     ("name", "description", "problems", "optimizers", "seeds", "repeats", "budget")
     + AXES
-    + ("exclude", "include", "threads", "order", "telemetry", "on_missing_device")
+    + ("exclude", "include", "threads", "order", "telemetry", "on_missing_device", "warmup")
 )
 PROBLEM_KEYS = AXES + BUDGET_KEYS + ("options", "lr")
 MATCH_KEYS = ("problem", "optimizer", "lr", "seed") + AXES
@@ -88,6 +88,7 @@ class Suite:
     order: str
     telemetry: TelemetryConfig
     on_missing_device: str  # "error" or "skip"
+    warmup_s: float  # train untimed this long before the first trial (a cold board runs faster)
     document: Dict[str, Any]  # the YAML as read, for the run manifest
 
 
@@ -156,6 +157,7 @@ def _parse(doc: Dict[str, Any], path: str, check: Checker) -> Optional[Suite]:
     order = check.choice("order", doc.get("order", "grid"), list(ORDERS))
     on_missing = check.choice("on_missing_device", doc.get("on_missing_device", "error"), ["error", "skip"])
     telemetry = _read_telemetry(check, doc.get("telemetry", {}))
+    warmup = check.number("warmup", doc.get("warmup", 0.0), minimum=0.0)
     description = doc.get("description", "")
     if not isinstance(description, str):
         check.fail("description", f"expected text, got {description!r}")
@@ -164,7 +166,7 @@ def _parse(doc: Dict[str, Any], path: str, check: Checker) -> Optional[Suite]:
     return Suite(
         name=name, path=path, description=description, problems=tuple(problem_choices),
         optimizers=tuple(optimizer_choices), seeds=seeds, exclude=exclude, include=include,
-        threads=threads, order=order, telemetry=telemetry, on_missing_device=on_missing,
+        threads=threads, order=order, telemetry=telemetry, on_missing_device=on_missing, warmup_s=float(warmup),
         document=doc,
     )  # fmt: skip
 

@@ -204,3 +204,12 @@ def test_a_diverged_linear_trial_is_recorded_where_it_stopped(write_suite, tmp_p
     assert record["status"] == "diverged" and record["steps"] <= 25 and "exceeded" in record["reason"]
     assert record["final_loss"] is None or record["final_loss"] > 1e6  # where it stopped
     assert record["learned"]["truth"] == {"weight": [[2.0]], "bias": [1.0]}
+
+
+def test_warm_up_runs_before_the_first_trial_and_records_nothing(write_suite, tmp_path):
+    path = write_suite("problems: [linear]\noptimizers: {sgd: {lr: 0.1}}\nwarmup: 1\n")
+    done = run_cli("run", path, "--results", str(tmp_path), "--telemetry", "none")
+    assert done.returncode == 0, done.stderr
+    assert "warming up for 1 s" in done.stderr
+    (run_dir,) = run_dirs(tmp_path, "suite")
+    assert len(trial_lines(run_dir)) == 1
