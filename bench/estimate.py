@@ -2,45 +2,56 @@
 
 import os
 import statistics
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from bench import store
 from bench.plan import TrialSpec
 from bench.record import TrialRecord
 
 
-def _key(problem: str, config: Dict) -> Tuple:
-    return (problem, str(config.get("batch")), config.get("implementation"), config.get("device"))
+def _key(config: Dict) -> Tuple:
+    """What a trial's duration depends on most: problem, batch, implementation, device, budget."""
+    return tuple(
+        str(config.get(k)) for k in ("problem", "batch", "implementation", "device", "steps", "epochs")
+    )
+
+
+def _spec_key(spec: TrialSpec) -> Tuple:
+    return tuple(
+        str(v) for v in (spec.problem, spec.batch, spec.implementation, spec.device, spec.steps, spec.epochs)
+    )
 
 
 class Estimator:
-    """Median wall time of past trials, by (problem, batch, implementation, device), then
-    by problem alone; None where nothing comparable has run yet."""
+    """Median wall time of past trials of the same kind (see _key), else of the same
+    problem; None where nothing comparable has run yet."""
 
     def __init__(self, records: Sequence[TrialRecord] = ()):
-        self.by_key = {}  # type: Dict[Tuple, List[float]]
-        self.by_problem = {}  # type: Dict[str, List[float]]
+        self.by_key: Dict[Tuple, List[float]] = {}
+        self.by_problem: Dict[str, List[float]] = {}
         for record in records:
             self.add(record.config, record.wall_time_s)
 
     def add(self, config: Dict, seconds: float) -> None:
-        problem = config["problem"]
-        self.by_key.setdefault(_key(problem, config), []).append(seconds)
-        self.by_problem.setdefault(problem, []).append(seconds)
+        self.by_key.setdefault(_key(config), []).append(seconds)
+        self.by_problem.setdefault(config["problem"], []).append(seconds)
 
     def trial(self, spec: TrialSpec) -> Optional[float]:
-        times = self.by_key.get(_key(spec.problem, spec.config())) or self.by_problem.get(spec.problem)
+        times = self.by_key.get(_spec_key(spec)) or self.by_problem.get(spec.problem)
         return statistics.median(times) if times else None
 
     def total(self, specs: Sequence[TrialSpec]) -> Tuple[float, int]:
         """Seconds for the trials that can be estimated, and how many cannot."""
-        seconds, unknown = 0.0, 0
+        kinds: Dict[Tuple, List[TrialSpec]] = {}
         for spec in specs:
-            estimate = self.trial(spec)
+            kinds.setdefault(_spec_key(spec), []).append(spec)
+        seconds, unknown = 0.0, 0
+        for group in kinds.values():
+            estimate = self.trial(group[0])  # one median per kind, not per trial
             if estimate is None:
-                unknown += 1
+                unknown += len(group)
             else:
-                seconds += estimate
+                seconds += estimate * len(group)
         return seconds, unknown
 
 
