@@ -252,8 +252,8 @@ def _one_trial(plan, writer, recorder, data_cache, trial: TrialSpec):
         train_start = result.train_start if result and result.train_start is not None else wall_start
         train_end = result.train_end if result and result.train_end is not None else time.perf_counter()
         telemetry = recorder.trial_end(trial.trial_id, train_start, train_end)
-        if result is not None and result.target_clock is not None and result.train_start is not None:
-            telemetry["energy_to_target_j"] = recorder.energy_between(result.train_start, result.target_clock)
+        if result is not None and result.train_start is not None:
+            _training_energy(recorder, telemetry, result)
         if cooling is not None:
             telemetry["cooldown"] = cooling
     wall = time.perf_counter() - wall_start
@@ -262,6 +262,28 @@ def _one_trial(plan, writer, recorder, data_cache, trial: TrialSpec):
     record = _record(plan, writer, trial, problem, result, started_at, wall, telemetry)
     curve = [(trial.trial_id, p.step, p.time_s, p.loss, p.eval_loss, p.metric) for p in result.curve]
     return record, curve
+
+
+def _training_energy(recorder, telemetry: Dict[str, Any], result: TrialResult) -> None:
+    """Energy of the training alone, as the timings count it. The recorder integrates power
+    over the whole window from the first to the last timed step, which also holds the
+    untimed evaluations and checks between segments; sum over the timed segments instead."""
+
+    def over_segments(until: float) -> Optional[float]:
+        total = 0.0
+        for start, end in result.segments:
+            if end > until:
+                break
+            energy = recorder.energy_between(start, end)
+            if energy is None:
+                return None
+            total += energy
+        return total
+
+    if telemetry.get("energy_j") is not None:
+        telemetry["energy_train_j"] = over_segments(result.train_end)
+    if result.target_clock is not None:
+        telemetry["energy_to_target_j"] = over_segments(result.target_clock)
 
 
 def _common(plan, writer, trial: TrialSpec, problem, started_at: str) -> Dict[str, Any]:

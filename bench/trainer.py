@@ -11,7 +11,7 @@ import math
 import statistics
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import torch
 
@@ -61,6 +61,7 @@ class TrialResult:
     train_start: Optional[float]  # clock time the first timed segment began
     train_end: Optional[float]  # ... and the last one ended
     target_clock: Optional[float]  # clock time at which the target was first seen
+    segments: List[Tuple[float, float]]  # (start, end) clock times of each timed segment
     notes: Dict[str, Any] = field(default_factory=dict)
 
 
@@ -145,6 +146,7 @@ class _State:
         self.learned = None  # type: Optional[Dict[str, Any]]
         self.optimum = None  # type: Optional[float]
         self.evaluated_at = -1  # the step of the latest evaluation
+        self.segments = []  # type: List[Tuple[float, float]]
 
     def point(self, step: int) -> CurvePoint:
         if step not in self.curve:
@@ -171,7 +173,7 @@ class _State:
             step_time_samples=len(times), memory=memory.result() if memory else {},
             learned=self.learned, curve=[self.curve[s] for s in sorted(self.curve)],
             train_start=self.train_start, train_end=self.train_end,
-            target_clock=self.target_clock,
+            target_clock=self.target_clock, segments=self.segments,
         )  # fmt: skip
 
 
@@ -253,6 +255,7 @@ def _train(spec, problem, data, device, state: _State, memory: PeakMemory, timed
             state.train_end = state.clock()
             # ---- end of the timed region ----
             state.train_time += state.train_end - segment_start
+            state.segments.append((segment_start, state.train_end))
             if cuda:
                 state.step_times.extend(a.elapsed_time(b) / 1000.0 for a, b in zip(marks, marks[1:]))
             for duration in state.step_times[step:]:

@@ -166,6 +166,10 @@ def test_end_to_end_optbench_run_with_the_jetson_source(tmp_path, python):
     assert figures["source"]["energy_j"].startswith("jetson: board input rail POM_5V_IN")
     # the window is [train_start, train_end]: it spans the (untimed) evaluations in between
     assert figures["window_s"] >= r["trials"][0]["train_time_s"]
+    # ... so the runner also sums over the timed segments alone: power x training time
+    trial = r["trials"][0]
+    assert figures["energy_train_j"] == pytest.approx(r["power_w"] * trial["train_time_s"], rel=1e-6)
+    assert figures["energy_train_j"] < figures["energy_j"]
     telemetry = r["manifest"]["telemetry"]
     assert telemetry["active"] == ["jetson"] and telemetry["l4t"] == "32.7.1"
     assert {"power_w.total", "power_w.POM_5V_CPU", "temp_c.CPU"} <= set(r["csv_names"])
