@@ -173,24 +173,22 @@ def _run_trials(plan, writer, recorder, missing, resumed, out) -> List[TrialReco
         writer.write_manifest(
             telemetry=recorder.manifest_info(), idle_baseline=recorder.measure_idle_baseline()
         )
+    data = _DataCache()
     runnable = [t for t in todo if t.device not in missing]
     if plan.suite.warmup_s and runnable:
         out.write(f"warming up for {plan.suite.warmup_s:g} s (untimed, unrecorded)\n")
-        _warm_up(runnable[0], plan.suite.warmup_s, _DataCache())
+        _warm_up(runnable[0], plan.suite.warmup_s, data)
     progress = _Progress(plan, todo, out, estimate.from_previous_runs(os.path.dirname(run_dir)))
-    data = _DataCache()
     warmed = set()
     try:
         for trial in todo:
             progress.begin(trial)
-            if trial.device not in missing:
-                _burn_in(trial, data, warmed)
             if trial.device in missing:
-                record = _skipped_record(plan, writer, trial, missing[trial.device])
-                writer.append(record, [])
+                record, curve = _skipped_record(plan, writer, trial, missing[trial.device]), []
             else:
+                _burn_in(trial, data, warmed)
                 record, curve = _one_trial(plan, writer, recorder, data, trial)
-                writer.append(record, curve)
+            writer.append(record, curve)
             progress.end(trial, record)
     finally:
         warnings = recorder.run_warnings() if recorder is not None else []
@@ -234,16 +232,16 @@ def _warm_up(trial: TrialSpec, seconds: float, data_cache) -> None:
 
 
 def _one_trial(plan, writer, recorder, data_cache, trial: TrialSpec):
-    started_at = _now()
     problem = PROBLEMS[trial.problem]
     cooling = recorder.wait_cool() if recorder is not None else None  # not part of the trial's time
+    started_at = _now()
     wall_start = time.perf_counter()
     if recorder is not None:
         recorder.trial_begin(trial.trial_id)
     try:
         data = data_cache.get(trial)
     except (OSError, ValueError) as error:
-        data, result = None, None
+        result = None
         reason = f"loading data: {type(error).__name__}: {error}"
     else:
         result = run_trial(trial, problem, data)
