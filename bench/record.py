@@ -54,6 +54,7 @@ class TrialRecord:
     step_time_samples: int
     num_threads: int  # torch.get_num_threads() during the trial
     memory: Dict[str, Any]  # rss_start_bytes, rss_peak_bytes, rss_peak_method, cuda_* ...
+    data: Dict[str, Any]  # train_samples, test_samples, and where the data came from
     learned: Optional[Dict[str, Any]]  # linear problems: weight, bias, truth, optimum
     telemetry: Optional[Dict[str, Any]]  # per-trial figures from bench.telemetry, or null
 

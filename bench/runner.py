@@ -310,7 +310,7 @@ def _record(plan, writer, trial, problem, result: TrialResult, started_at, wall,
         wall_time_s=wall, train_time_s=result.train_time_s, eval_time_s=result.eval_time_s,
         step_time_median_s=result.step_time_median_s, step_time_iqr_s=result.step_time_iqr_s,
         step_time_samples=result.step_time_samples, memory=result.memory,
-        learned=without_non_finite(result.learned), telemetry=without_non_finite(telemetry),
+        data=result.data, learned=without_non_finite(result.learned), telemetry=without_non_finite(telemetry),
     )  # fmt: skip
     return TrialRecord(**fields)
 
@@ -320,7 +320,7 @@ def _empty_figures() -> Dict[str, Any]:
         steps=0, epochs=0.0, final_loss=None, best_loss=None, final_metric=None, optimum_loss=None,
         suboptimality=None, steps_to_target=None, time_to_target_s=None, train_time_s=0.0,
         eval_time_s=0.0, step_time_median_s=None, step_time_iqr_s=None, step_time_samples=0,
-        memory={}, learned=None,
+        memory={}, data={}, learned=None,
     )  # fmt: skip
 
 

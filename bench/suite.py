@@ -15,6 +15,7 @@ The grammar (see docs/SUITES.md for the full reference):
     exclude: [{problem: curve, activation: none}]
 """
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
@@ -65,7 +66,6 @@ class OptimizerChoice:
 class ProblemChoice:
     name: str
     axes: Tuple[Tuple[str, Tuple[Any, ...]], ...]  # axis -> values, after defaults
-    explicit_axes: Tuple[str, ...]  # axes the user set for this problem itself
     budget: Budget
     options: Tuple[Tuple[str, Any], ...]
     lr: Tuple[Tuple[str, Tuple[float, ...]], ...]  # per-optimizer lr grids for this problem
@@ -328,13 +328,13 @@ def _read_problems(check, raw, shared_axes, shared_budget) -> List[ProblemChoice
             check, key, {k: settings[k] for k in BUDGET_KEYS if k in settings}, shared_budget
         )
         if budget.steps is None and budget.epochs is None:
-            budget = budget.__class__(**dict(budget.__dict__, steps=problem.default_steps))
+            budget = dataclasses.replace(budget, steps=problem.default_steps)
         if budget.eval_every is None:
-            budget = budget.__class__(**dict(budget.__dict__, eval_every=problem.default_eval_every))
+            budget = dataclasses.replace(budget, eval_every=problem.default_eval_every)
         options = _read_options(check, key + ".options", problem, settings.get("options", {}))
         lr = _read_problem_lr(check, key + ".lr", settings.get("lr", {}))
         choices.append(ProblemChoice(
-            name, tuple(sorted(axes.items())), tuple(sorted(own_axes)), budget, options, lr
+            name, tuple(sorted(axes.items())), budget, options, lr
         ))  # fmt: skip
     return choices
 

@@ -10,7 +10,7 @@ each edge of the timed region (as torch.utils.benchmark and nanoGPT do).
 import math
 import statistics
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import torch
@@ -62,7 +62,7 @@ class TrialResult:
     train_end: Optional[float]  # ... and the last one ended
     target_clock: Optional[float]  # clock time at which the target was first seen
     segments: List[Tuple[float, float]]  # (start, end) clock times of each timed segment
-    notes: Dict[str, Any] = field(default_factory=dict)
+    data: Dict[str, Any]  # the data the trial saw: sizes and source
 
 
 class _Stop(Exception):
@@ -174,6 +174,7 @@ class _State:
             learned=self.learned, curve=[self.curve[s] for s in sorted(self.curve)],
             train_start=self.train_start, train_end=self.train_end,
             target_clock=self.target_clock, segments=self.segments,
+            data=dict(data.notes, train_samples=len(data.x_train), test_samples=len(data.x_test)),
         )  # fmt: skip
 
 

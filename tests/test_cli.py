@@ -33,6 +33,8 @@ def test_smoke_suite_end_to_end_then_resume_runs_nothing_twice(tmp_path):
     records = trial_lines(run_dir)
     assert len(records) == 49  # 7 optimizers x (3 linear + 2 curve + lenet + classifier)
     assert {r["status"] for r in records} == {"ok"}
+    lenet = next(r for r in records if r["config"]["problem"] == "lenet")
+    assert lenet["data"]["train_samples"] == 256 and "digits" in lenet["data"]["data"]
     assert "[49/49]" in done.stderr
     for problem in ("linear", "linear-noisy", "linear-multi", "curve", "lenet", "classifier"):
         assert "\n" + problem + " " in done.stdout  # a row of the summary table
