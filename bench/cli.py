@@ -84,6 +84,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         from bench.commands import run_command
 
         return run_command(args)
+    except BrokenPipeError:
+        # The reader went away (`optbench plan ... | head`): not an error worth a traceback.
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 -- so the exit's flush stays quiet
+        return EXIT_OK
     except KeyboardInterrupt:
         sys.stderr.write("\ninterrupted: every finished trial is recorded; run again to resume\n")
         return EXIT_INTERRUPTED

@@ -16,6 +16,7 @@ The grammar (see docs/SUITES.md for the full reference):
 """
 
 import dataclasses
+import difflib
 import os
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
@@ -464,8 +465,26 @@ def _read_telemetry(check: Checker, raw: Any) -> Optional[TelemetryConfig]:
 
 
 def suite_by_name(name_or_path: str, search: str = "suites") -> str:
-    """``tutorial`` -> ``suites/tutorial.yaml``; a path is returned as it is."""
-    if os.path.exists(name_or_path) or name_or_path.endswith((".yaml", ".yml")):
+    """``tutorial`` -> ``suites/tutorial.yaml``; a path is returned as it is.
+
+    A name that is neither a file nor a suite under ``search`` is an error listing the
+    suites there, with the nearest one suggested."""
+    if os.path.exists(name_or_path):
         return name_or_path
     candidate = os.path.join(search, name_or_path + ".yaml")
-    return candidate if os.path.exists(candidate) else name_or_path
+    if os.path.exists(candidate):
+        return candidate
+    shipped = []  # type: List[str]
+    if os.path.isdir(search):
+        shipped = sorted(f[: -len(".yaml")] for f in os.listdir(search) if f.endswith(".yaml"))
+    is_path = os.sep in name_or_path or name_or_path.endswith((".yaml", ".yml"))
+    message = f"{name_or_path}: no such suite file" + ("" if is_path else f" (nor {candidate})")
+    if shipped:
+        message += "; suites in {}/: {}".format(search, ", ".join(shipped))
+        stem = os.path.splitext(os.path.basename(name_or_path))[0]
+        near = difflib.get_close_matches(stem, shipped, n=1)
+        if near:
+            message += f" (did you mean {near[0]!r}?)"
+    else:
+        message += f"; there is no {search}/ directory here: run from the optbench checkout, or give a path"
+    raise SuiteError(name_or_path, [message])

@@ -137,3 +137,16 @@ def test_shipped_suites_are_valid():
     for name in ("smoke", "tutorial"):
         suite = load_suite(os.path.join(ROOT, "suites", name + ".yaml"))
         assert suite.name == name
+
+
+def test_an_unknown_suite_name_lists_the_suites_and_suggests_the_nearest(tmp_path):
+    from bench.suite import suite_by_name
+
+    (tmp_path / "tutorial.yaml").write_text("problems: [linear]\noptimizers: [sgd]\n")
+    (tmp_path / "smoke.yaml").write_text("problems: [linear]\noptimizers: [sgd]\n")
+    assert suite_by_name("tutorial", search=str(tmp_path)) == str(tmp_path / "tutorial.yaml")
+    with pytest.raises(SuiteError) as caught:
+        suite_by_name("tutorail", search=str(tmp_path))
+    (message,) = caught.value.problems
+    assert message.startswith("tutorail: no such suite file")
+    assert "smoke, tutorial (did you mean 'tutorial'?)" in message
