@@ -1,0 +1,100 @@
+"""What the harness costs per step, against the tutorial's bare training loop.
+
+    python benchmarks/bench_harness_overhead.py [--rounds 10]
+
+Per problem, the same model, data, optimizer, batch size and thread settings trained
+(A) by a bare loop -- draw a batch, zero_grad, forward, loss, backward, step -- timed
+as a whole, and (B) by optbench's trainer (per-step timing and loss recording on, one
+untimed evaluation at the end), its train_time_s. A and B alternate in each round; the
+figures are the medians over rounds of the time per step, and B/A. Telemetry is off here:
+benchmarks/bench_step_time_telemetry.py measures that separately. Nothing asserts a time.
+"""
+
+import argparse
+import dataclasses
+import os
+import statistics
+import sys
+import time
+
+import torch
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from bench import optimizers  # noqa: E402
+from bench.plan import TrialSpec  # noqa: E402
+from bench.problems import PROBLEMS, ModelSpec  # noqa: E402
+from bench.trainer import run_trial  # noqa: E402
+
+CASES = {
+    "linear": dict(problem="linear", activation="none", batch="full", steps=2000, options=()),
+    "curve": dict(problem="curve", activation="tanh", batch="full", steps=1000,
+                  options=(("hidden", 32), ("layers", 2), ("points", 200))),
+    "lenet": dict(problem="lenet", activation="relu", batch=64, steps=150,
+                  options=(("data", "digits"), ("data_dir", ""), ("test_size", 0), ("train_size", 0))),
+}  # fmt: skip
+
+
+def bare_loop(trial: TrialSpec, data) -> float:
+    """The tutorial's loop; seconds per step."""
+    problem = PROBLEMS[trial.problem]
+    torch.manual_seed(trial.seed)
+    model = problem.make_model(ModelSpec(trial.activation, 0.0, False, dict(trial.options)))
+    optimizer = optimizers.build(trial.optimizer, model.parameters(), trial.lr, {})
+    loss_fn = problem.loss_fn()
+    x_all, y_all = data.x_train, data.y_train
+    n = len(x_all)
+    size = n if trial.batch == "full" else int(trial.batch)
+    generator = torch.Generator()
+    generator.manual_seed(trial.seed)
+    order, position = None, n
+    start = time.perf_counter()
+    for _ in range(trial.steps):
+        if size == n:
+            x, y = x_all, y_all
+        else:
+            if position + size > n:
+                order, position = torch.randperm(n, generator=generator), 0
+            index = order[position : position + size]
+            position += size
+            x, y = x_all[index], y_all[index]
+        optimizer.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        optimizer.step()
+    return (time.perf_counter() - start) / trial.steps
+
+
+def harness(trial: TrialSpec, data) -> float:
+    result = run_trial(trial, PROBLEMS[trial.problem], data)
+    return result.train_time_s / result.steps
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--problems", default="linear,curve,lenet")
+    args = parser.parse_args()
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    for name in args.problems.split(","):
+        fields = dict(CASES[name])
+        trial = TrialSpec(optimizer="sgd", lr=0.01, hyper=(), device="cpu", dropout=0.0, batch_norm=False,
+                          implementation="torch", seed_index=0, epochs=None, time_limit_s=600.0,
+                          eval_every=fields["steps"], log_every=1, **fields)  # fmt: skip
+        data = PROBLEMS[name].make_data(trial.seed, dict(trial.options))
+        bare_loop(dataclasses.replace(trial, steps=20), data)  # burn-in for both
+        harness(dataclasses.replace(trial, steps=20, eval_every=20), data)
+        times = {"bare": [], "optbench": []}
+        for index in range(args.rounds):
+            order = ("bare", "optbench") if index % 2 == 0 else ("optbench", "bare")
+            for side in order:
+                times[side].append(bare_loop(trial, data) if side == "bare" else harness(trial, data))
+        bare, ours = statistics.median(times["bare"]), statistics.median(times["optbench"])
+        spread = (max(times["bare"]) - min(times["bare"])) / bare
+        print(f"{name:7} bare {bare * 1e6:9.1f} us/step   optbench {ours * 1e6:9.1f} us/step   "
+              f"ratio {ours / bare:.3f}   (bare range over rounds: {spread:.1%} of its median)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
