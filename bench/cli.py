@@ -1,4 +1,4 @@
-"""The command line: `optbench run | plan | list` (also `python -m bench`).
+"""The command line: `optbench run | plan | list | show` (also `python -m bench`).
 
 Exit codes: 0 done (failed trials are data, not a failed run); 2 bad input (a suite,
 a device, a data set or a results directory that cannot be used); 130 interrupted.
