@@ -67,6 +67,8 @@ def from_previous_runs(suite_dir: str) -> Estimator:
 
 
 def format_duration(seconds: float) -> str:
+    if seconds < 0.5:
+        return "under 1s"
     seconds = int(round(seconds))
     if seconds < 60:
         return f"{seconds}s"

@@ -52,6 +52,7 @@ class TrialRecord:
     step_time_median_s: Optional[float]
     step_time_iqr_s: Optional[float]
     step_time_samples: int
+    device: str  # the device the trial ran on, resolved ("auto" becomes "cpu" or "cuda")
     num_threads: int  # torch.get_num_threads() during the trial
     memory: Dict[str, Any]  # rss_start_bytes, rss_peak_bytes, rss_peak_method, cuda_* ...
     data: Dict[str, Any]  # train_samples, test_samples, and where the data came from

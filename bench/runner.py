@@ -16,7 +16,7 @@ from bench.environment import fingerprint
 from bench.plan import Plan, TrialSpec
 from bench.problems import PROBLEMS, ProblemData
 from bench.record import SCHEMA_VERSION, Status, TrialRecord, without_non_finite
-from bench.trainer import TrialResult, run_trial
+from bench.trainer import TrialResult, resolve_device, run_trial
 
 BURN_IN_STEPS = 5
 WARM_UP_CHUNK_STEPS = 200  # warm-up trains in short trials: each preallocates its step buffers
@@ -297,6 +297,7 @@ def _common(plan, writer, trial: TrialSpec, problem, started_at: str) -> Dict[st
         "metric_name": problem.metric_name,
         "target": problem.target.to_json_dict(),
         "num_threads": torch.get_num_threads(),
+        "device": str(resolve_device(trial.device)),
     }
 
 

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -215,3 +216,15 @@ def test_warm_up_runs_before_the_first_trial_and_records_nothing(write_suite, tm
     assert "warming up for 1 s" in done.stderr
     (run_dir,) = run_dirs(tmp_path, "suite")
     assert len(trial_lines(run_dir)) == 1
+
+
+def test_device_auto_is_recorded_as_resolved_and_plan_estimates_from_earlier_runs(write_suite, tmp_path):
+    path = write_suite("problems: [linear]\noptimizers: {sgd: {lr: [0.1, 0.2]}}\ndevice: auto\n")
+    done = run_cli("run", path, "--results", str(tmp_path), "--telemetry", "none")
+    assert done.returncode == 0, done.stderr
+    records = trial_lines(run_dirs(tmp_path, "suite")[0])
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert [(r["config"]["device"], r["device"]) for r in records] == [("auto", expected)] * 2
+    plan = run_cli("plan", path, "--results", str(tmp_path))
+    assert plan.returncode == 0, plan.stderr
+    assert re.search(r"^estimate: (under 1s|\d+s)$", plan.stdout, re.MULTILINE), plan.stdout

@@ -15,7 +15,7 @@ def record(trial_id, status="ok"):
         schema=SCHEMA_VERSION, trial_id=trial_id, suite="s", run_id="r", config={"problem": "linear"},
         seed=1, status=status, started_at="t0", finished_at="t1", steps=3, epochs=3.0,
         target={"quantity": "loss", "value": 1.0, "direction": "below"}, wall_time_s=0.1,
-        train_time_s=0.05, eval_time_s=0.01, step_time_samples=3, num_threads=1, memory={},
+        train_time_s=0.05, eval_time_s=0.01, step_time_samples=3, num_threads=1, memory={}, device="cpu",
     )  # fmt: skip
     return TrialRecord(**values)
 
