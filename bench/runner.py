@@ -11,12 +11,13 @@ from typing import Any, Dict, List, Optional, TextIO, Tuple
 
 import torch
 
-from bench import estimate, store
+from bench import estimate, store, trial_records
 from bench.environment import fingerprint
 from bench.plan import Plan, TrialSpec
 from bench.problems import PROBLEMS, ProblemData
-from bench.record import SCHEMA_VERSION, Status, TrialRecord, without_non_finite
-from bench.trainer import TrialResult, resolve_device, run_trial
+from bench.progress import Progress
+from bench.record import SCHEMA_VERSION, TrialRecord
+from bench.trainer import TrialResult, run_trial
 
 BURN_IN_STEPS = 5
 WARM_UP_CHUNK_STEPS = 200  # warm-up trains in short trials: each preallocates its step buffers
@@ -24,10 +25,6 @@ WARM_UP_CHUNK_STEPS = 200  # warm-up trains in short trials: each preallocates i
 
 class RunError(Exception):
     """The run cannot start (a missing device or data set, a locked run directory)."""
-
-
-def _now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
 
 def missing_devices(plan: Plan) -> Dict[str, str]:
@@ -145,7 +142,7 @@ def run_plan(
         "trials_planned": len(plan.trials),
         "run_id": os.path.basename(run_dir),
         "environment": fingerprint(),
-        "started_at": _now(),
+        "started_at": trial_records.now(),
         "finished_at": None,
     }
     try:
@@ -178,13 +175,13 @@ def _run_trials(plan, writer, recorder, missing, resumed, out) -> List[TrialReco
     if plan.suite.warmup_s and runnable:
         out.write(f"warming up for {plan.suite.warmup_s:g} s (untimed, unrecorded)\n")
         _warm_up(runnable[0], plan.suite.warmup_s, data)
-    progress = _Progress(plan, todo, out, estimate.from_previous_runs(os.path.dirname(run_dir)))
+    progress = Progress(plan, todo, out, estimate.from_previous_runs(os.path.dirname(run_dir)))
     warmed = set()
     try:
         for trial in todo:
             progress.begin(trial)
             if trial.device in missing:
-                record, curve = _skipped_record(plan, writer, trial, missing[trial.device]), []
+                record, curve = trial_records.skipped(_where(plan, writer), trial, missing[trial.device]), []
             else:
                 _burn_in(trial, data, warmed)
                 record, curve = _one_trial(plan, writer, recorder, data, trial)
@@ -194,7 +191,9 @@ def _run_trials(plan, writer, recorder, missing, resumed, out) -> List[TrialReco
         warnings = recorder.run_warnings() if recorder is not None else []
         if recorder is not None:
             recorder.close()
-        writer.write_manifest(finished_at=_now() if progress.done == len(todo) else None, warnings=warnings)
+        writer.write_manifest(
+            finished_at=trial_records.now() if progress.done == len(todo) else None, warnings=warnings
+        )
         for warning in warnings:
             out.write(f"warning: {warning}\n")
     return store.read_trials(run_dir)
@@ -231,10 +230,15 @@ def _warm_up(trial: TrialSpec, seconds: float, data_cache) -> None:
         )
 
 
+def _where(plan: Plan, writer) -> trial_records.Where:
+    return plan.suite.name, os.path.basename(writer.run_dir)
+
+
 def _one_trial(plan, writer, recorder, data_cache, trial: TrialSpec):
+    where = _where(plan, writer)
     problem = PROBLEMS[trial.problem]
     cooling = recorder.wait_cool() if recorder is not None else None  # not part of the trial's time
-    started_at = _now()
+    started_at = trial_records.now()
     wall_start = time.perf_counter()
     if recorder is not None:
         recorder.trial_begin(trial.trial_id)
@@ -256,8 +260,8 @@ def _one_trial(plan, writer, recorder, data_cache, trial: TrialSpec):
             telemetry["cooldown"] = cooling
     wall = time.perf_counter() - wall_start
     if result is None:
-        return _failed_record(plan, writer, trial, started_at, wall, reason, telemetry), []
-    record = _record(plan, writer, trial, problem, result, started_at, wall, telemetry)
+        return trial_records.failed(where, trial, started_at, wall, reason, telemetry), []
+    record = trial_records.from_result(where, trial, result, started_at, wall, telemetry)
     curve = [(trial.trial_id, p.step, p.time_s, p.loss, p.eval_loss, p.metric) for p in result.curve]
     return record, curve
 
@@ -282,102 +286,3 @@ def _training_energy(recorder, telemetry: Dict[str, Any], result: TrialResult) -
         telemetry["energy_train_j"] = over_segments(result.train_end)
     if result.target_clock is not None:
         telemetry["energy_to_target_j"] = over_segments(result.target_clock)
-
-
-def _common(plan, writer, trial: TrialSpec, problem, started_at: str) -> Dict[str, Any]:
-    return {
-        "schema": SCHEMA_VERSION,
-        "trial_id": trial.trial_id,
-        "suite": plan.suite.name,
-        "run_id": os.path.basename(writer.run_dir),
-        "config": trial.config(),
-        "seed": trial.seed,
-        "started_at": started_at,
-        "finished_at": _now(),
-        "metric_name": problem.metric_name,
-        "target": problem.target.to_json_dict(),
-        "num_threads": torch.get_num_threads(),
-        "device": str(resolve_device(trial.device)),
-    }
-
-
-def _record(plan, writer, trial, problem, result: TrialResult, started_at, wall, telemetry) -> TrialRecord:
-    fields = _common(plan, writer, trial, problem, started_at)
-    fields.update(
-        status=result.status.value, reason=result.reason, steps=result.steps, epochs=result.epochs,
-        final_loss=result.final_loss, best_loss=result.best_loss, final_metric=result.final_metric,
-        optimum_loss=result.optimum_loss, suboptimality=result.suboptimality,
-        steps_to_target=result.steps_to_target, time_to_target_s=result.time_to_target_s,
-        wall_time_s=wall, train_time_s=result.train_time_s, eval_time_s=result.eval_time_s,
-        step_time_median_s=result.step_time_median_s, step_time_iqr_s=result.step_time_iqr_s,
-        step_time_samples=result.step_time_samples, memory=result.memory,
-        data=result.data, learned=without_non_finite(result.learned), telemetry=without_non_finite(telemetry),
-    )  # fmt: skip
-    return TrialRecord(**fields)
-
-
-def _empty_figures() -> Dict[str, Any]:
-    return dict(
-        steps=0, epochs=0.0, final_loss=None, best_loss=None, final_metric=None, optimum_loss=None,
-        suboptimality=None, steps_to_target=None, time_to_target_s=None, train_time_s=0.0,
-        eval_time_s=0.0, step_time_median_s=None, step_time_iqr_s=None, step_time_samples=0,
-        memory={}, data={}, learned=None,
-    )  # fmt: skip
-
-
-def _failed_record(plan, writer, trial, started_at, wall, reason, telemetry) -> TrialRecord:
-    fields = _common(plan, writer, trial, PROBLEMS[trial.problem], started_at)
-    fields.update(
-        _empty_figures(),
-        status=Status.ERROR.value,
-        reason=reason,
-        wall_time_s=wall,
-        telemetry=without_non_finite(telemetry),
-    )
-    return TrialRecord(**fields)
-
-
-def _skipped_record(plan, writer, trial, why: str) -> TrialRecord:
-    fields = _common(plan, writer, trial, PROBLEMS[trial.problem], _now())
-    fields.update(
-        _empty_figures(), status=Status.SKIPPED.value, reason=f"device {trial.device}: {why}",
-        wall_time_s=0.0, telemetry=None,
-    )  # fmt: skip
-    return TrialRecord(**fields)
-
-
-class _Progress:
-    """One line per trial: position, what runs, how it ended, and the time left."""
-
-    def __init__(self, plan: Plan, todo: List[TrialSpec], out: TextIO, estimator: estimate.Estimator):
-        self.total = len(plan.trials)
-        self.offset = self.total - len(todo)
-        self.todo = todo
-        self.out = out
-        self.estimator = estimator
-        self.done = 0
-        self.width = max([len(t.label()) for t in todo] + [10])
-
-    def begin(self, trial: TrialSpec) -> None:
-        position = "[{:>{w}}/{}]".format(self.offset + self.done + 1, self.total, w=len(str(self.total)))
-        self.out.write(f"{position} {trial.label().ljust(self.width)} ")
-        self.out.flush()
-
-    def end(self, trial: TrialSpec, record: TrialRecord) -> None:
-        self.done += 1
-        self.estimator.add(record.config, record.wall_time_s)
-        figure = ""
-        if record.final_loss is not None:
-            figure = f"loss {record.final_loss:.3g}"
-        if record.final_metric is not None and record.metric_name == "accuracy":
-            figure += f" acc {record.final_metric:.3f}"
-        remaining = self.todo[self.done :]
-        seconds, unknown = self.estimator.total(remaining)
-        eta = (
-            "ETA {}{}".format(estimate.format_duration(seconds), "+" if unknown else "") if remaining else ""
-        )
-        self.out.write("{:<13} {:<24} {:>7}  {}\n".format(
-            record.status, figure, f"{record.wall_time_s:.2f}s", eta))  # fmt: skip
-        if record.status in (Status.ERROR.value, Status.OUT_OF_MEMORY.value) and record.reason:
-            self.out.write(f"    {record.reason}\n")
-        self.out.flush()

@@ -23,14 +23,22 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import yaml
 
-from bench import activations, learners, optimizers
+from bench import optimizers
 from bench.problems import PROBLEMS, Problem
-from bench.telemetry.config import KNOWN_SOURCES, TelemetryConfig
+from bench.suite_values import (
+    AXES,
+    read_axis,
+    read_hyper,
+    read_lr,
+    read_matchers,
+    read_seeds,
+    read_telemetry,
+)
+from bench.telemetry.config import TelemetryConfig
 from bench.validation import Checker, SuiteError
 
 MAX_SUITE_BYTES = 1 << 20  # a suite is a few lines; refuse anything that could be a mistake
 
-AXES = ("activation", "device", "batch", "dropout", "batch_norm", "implementation")
 BUDGET_KEYS = ("steps", "epochs", "time_limit", "eval_every", "log_every")
 TOP_KEYS = (
     ("name", "description", "problems", "optimizers", "seeds", "repeats", "budget")
@@ -38,11 +46,7 @@ TOP_KEYS = (
     + ("exclude", "include", "threads", "order", "telemetry", "on_missing_device", "warmup")
 )
 PROBLEM_KEYS = AXES + BUDGET_KEYS + ("options", "lr")
-MATCH_KEYS = ("problem", "optimizer", "lr", "seed") + AXES
 ORDERS = ("grid", "random", "interleaved")
-TELEMETRY_KEYS = ("sources", "interval", "cooldown", "idle_baseline")
-TELEMETRY_SOURCES = ("auto", "none") + KNOWN_SOURCES
-COOLDOWN_KEYS = ("zone", "below", "max_wait")
 
 DEFAULT_TIME_LIMIT_S = 120.0
 
@@ -136,28 +140,24 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def _as_list(value: Any) -> List[Any]:
-    return list(value) if isinstance(value, (list, tuple)) else [value]
-
-
 def _parse(doc: Dict[str, Any], path: str, check: Checker) -> Optional[Suite]:
     check.unknown_keys("", doc, TOP_KEYS)
     name = doc.get("name", os.path.splitext(os.path.basename(path))[0])
     if not isinstance(name, str) or not name or "/" in name or name.startswith("."):
         check.fail("name", f"expected a plain name (no '/'), got {name!r}")
-    shared_axes = {axis: _read_axis(check, axis, doc[axis]) for axis in AXES if axis in doc}
+    shared_axes = {axis: read_axis(check, axis, doc[axis]) for axis in AXES if axis in doc}
     shared_budget = _read_budget(check, "budget", check.mapping("budget", doc.get("budget", {})) or {})
     optimizer_choices = _read_optimizers(check, doc.get("optimizers"))
     problem_choices = _read_problems(check, doc.get("problems"), shared_axes, shared_budget)
-    seeds = _read_seeds(check, doc)
-    exclude = tuple(_read_matchers(check, "exclude", doc.get("exclude", [])))
-    include = tuple(_read_matchers(check, "include", doc.get("include", [])))
+    seeds = read_seeds(check, doc)
+    exclude = tuple(read_matchers(check, "exclude", doc.get("exclude", [])))
+    include = tuple(read_matchers(check, "include", doc.get("include", [])))
     threads = None
     if "threads" in doc:
         threads = check.integer("threads", doc["threads"], minimum=1)
     order = check.choice("order", doc.get("order", "grid"), list(ORDERS))
     on_missing = check.choice("on_missing_device", doc.get("on_missing_device", "error"), ["error", "skip"])
-    telemetry = _read_telemetry(check, doc.get("telemetry", {}))
+    telemetry = read_telemetry(check, doc.get("telemetry", {}))
     warmup = check.number("warmup", doc.get("warmup", 0.0), minimum=0.0)
     description = doc.get("description", "")
     if not isinstance(description, str):
@@ -170,63 +170,6 @@ def _parse(doc: Dict[str, Any], path: str, check: Checker) -> Optional[Suite]:
         threads=threads, order=order, telemetry=telemetry, on_missing_device=on_missing, warmup_s=float(warmup),
         document=doc,
     )  # fmt: skip
-
-
-def _read_axis(check: Checker, key: str, value: Any) -> Tuple[Any, ...]:
-    axis = key.rsplit(".", 1)[-1]
-    values = _as_list(value)
-    if not values:
-        check.fail(key, "an empty list leaves nothing to run")
-    out = []
-    for index, item in enumerate(values):
-        where = key if len(values) == 1 and not isinstance(value, list) else f"{key}[{index}]"
-        converted = _read_axis_value(check, where, axis, item)
-        if converted is not None:
-            out.append(converted)
-    return tuple(out)
-
-
-def _read_axis_value(check: Checker, where: str, axis: str, item: Any) -> Any:
-    if axis == "activation":
-        if item is None:
-            item = "none"  # YAML reads a bare `none`-like null as None
-        if item in activations.available():
-            return item
-        if item in activations.known():
-            check.fail(where, f"activation {item!r} needs a newer torch than this one",
-                       activations.available())  # fmt: skip
-            return None
-        return check.choice(where, item, activations.available())
-    if axis == "device":
-        return _read_device(check, where, item)
-    if axis == "batch":
-        if item == "full":
-            return "full"
-        if isinstance(item, int) and not isinstance(item, bool) and item >= 1:
-            return item
-        check.fail(where, f"expected 'full' or a batch size (1 for single-sample), got {item!r}")
-        return None
-    if axis == "dropout":
-        rate = check.number(where, item, minimum=0.0)
-        if rate is not None and rate >= 1.0:
-            check.fail(where, f"a dropout rate is in [0, 1), got {item!r}")
-            return None
-        return None if rate is None else float(rate)
-    if axis == "batch_norm":
-        return check.boolean(where, item)
-    if axis == "implementation":
-        return check.choice(where, item, list(learners.IMPLEMENTATIONS))
-    raise AssertionError(axis)
-
-
-def _read_device(check: Checker, where: str, item: Any) -> Optional[str]:
-    allowed = ["cpu", "cuda", "cuda:N", "auto"]
-    if item in ("cpu", "cuda", "auto"):
-        return item
-    if isinstance(item, str) and item.startswith("cuda:") and item[5:].isdigit():
-        return item
-    check.fail(where, f"unknown device {item!r}", allowed, item)
-    return None
 
 
 def _read_budget(check: Checker, key: str, raw: Dict[str, Any], base: Budget = None) -> Budget:
@@ -271,37 +214,13 @@ def _read_optimizers(check: Checker, raw: Any) -> List[OptimizerChoice]:
             continue
         spec = optimizers.OPTIMIZERS[name]
         check.unknown_keys(key, settings, ["lr"] + list(spec.hyper))
-        lr = _read_lr(check, key + ".lr", settings["lr"]) if "lr" in settings else None
+        lr = read_lr(check, key + ".lr", settings["lr"]) if "lr" in settings else None
         hyper = []
         for hname in spec.hyper:
             if hname in settings:
-                hyper.append((hname, _read_hyper(check, f"{key}.{hname}", hname, settings[hname])))
+                hyper.append((hname, read_hyper(check, f"{key}.{hname}", hname, settings[hname])))
         choices.append(OptimizerChoice(name, lr, tuple(hyper)))
     return choices
-
-
-def _read_lr(check: Checker, key: str, raw: Any) -> Tuple[float, ...]:
-    values = [check.number(f"{key}[{i}]", v, positive=True) for i, v in enumerate(_as_list(raw))]
-    if not values:
-        check.fail(key, "an empty list leaves nothing to run")
-    return tuple(float(v) for v in values if v is not None)
-
-
-def _read_hyper(check: Checker, key: str, name: str, raw: Any) -> Tuple[Any, ...]:
-    if name == "betas":
-        # [0.9, 0.999] is one value; [[0.9, 0.999], [0.8, 0.99]] sweeps two.
-        grid = raw if raw and isinstance(raw[0], (list, tuple)) else [raw]
-        out = []
-        for i, pair in enumerate(grid):
-            ok = isinstance(pair, (list, tuple)) and len(pair) == 2
-            numbers = [check.number(f"{key}[{i}]", b, minimum=0.0) for b in pair] if ok else []
-            if not ok or any(b is None or b >= 1 for b in numbers):
-                check.fail(key, f"expected two numbers in [0, 1), like [0.9, 0.999], got {pair!r}")
-            else:
-                out.append(tuple(float(b) for b in numbers))
-        return tuple(out)
-    values = [check.number(f"{key}[{i}]", v, minimum=0.0) for i, v in enumerate(_as_list(raw))]
-    return tuple(float(v) for v in values if v is not None)
 
 
 def _read_problems(check, raw, shared_axes, shared_budget) -> List[ProblemChoice]:
@@ -320,7 +239,7 @@ def _read_problems(check, raw, shared_axes, shared_budget) -> List[ProblemChoice
             continue
         check.unknown_keys(key, settings, PROBLEM_KEYS)
         problem = PROBLEMS[name]
-        own_axes = {a: _read_axis(check, f"{key}.{a}", settings[a]) for a in AXES if a in settings}
+        own_axes = {a: read_axis(check, f"{key}.{a}", settings[a]) for a in AXES if a in settings}
         _check_problem_takes(check, key, problem, own_axes)
         axes = {a: (problem.default_activation if a == "activation" else _AXIS_DEFAULTS[a],) for a in AXES}
         axes.update(shared_axes)
@@ -382,86 +301,7 @@ def _read_options(check: Checker, key: str, problem: Problem, raw: Any) -> Tuple
 def _read_problem_lr(check: Checker, key: str, raw: Any) -> Tuple[Tuple[str, Tuple[float, ...]], ...]:
     raw = check.mapping(key, raw) or {}
     check.unknown_keys(key, raw, optimizers.OPTIMIZERS)
-    return tuple(sorted((n, _read_lr(check, f"{key}.{n}", v)) for n, v in raw.items()))
-
-
-def _read_seeds(check: Checker, doc: Dict[str, Any]) -> Tuple[int, ...]:
-    if "seeds" in doc and "repeats" in doc:
-        check.fail("seeds", "give either seeds or repeats, not both")
-        return ()
-    if "repeats" in doc:
-        repeats = check.integer("repeats", doc["repeats"], minimum=1)
-        return tuple(range(repeats or 0))
-    seeds = [check.integer(f"seeds[{i}]", s, minimum=0) for i, s in enumerate(_as_list(doc.get("seeds", 0)))]
-    if len(set(seeds)) != len(seeds):
-        check.fail("seeds", f"a seed is listed twice: {seeds!r}")
-    return tuple(s for s in seeds if s is not None)
-
-
-def _read_matchers(check: Checker, key: str, raw: Any) -> List[Dict[str, Tuple[Any, ...]]]:
-    if not isinstance(raw, list):
-        check.fail(key, f"expected a list of {{key: value}} cell patterns, got {raw!r}")
-        return []
-    matchers = []
-    for index, entry in enumerate(raw):
-        where = f"{key}[{index}]"
-        entry = check.mapping(where, entry)
-        if entry is None:
-            continue
-        if not entry:
-            check.fail(where, "an empty pattern matches every cell")
-        check.unknown_keys(where, entry, MATCH_KEYS)
-        matcher = {}
-        for name, value in entry.items():
-            if name in AXES:
-                matcher[name] = _read_axis(check, f"{where}.{name}", value)
-            elif name == "problem":
-                matcher[name] = tuple(
-                    check.choice(where + ".problem", v, list(PROBLEMS)) for v in _as_list(value)
-                )
-            elif name == "optimizer":
-                matcher[name] = tuple(
-                    check.choice(where + ".optimizer", v, list(optimizers.OPTIMIZERS)) for v in _as_list(value)
-                )  # fmt: skip
-            elif name == "lr":
-                matcher[name] = _read_lr(check, where + ".lr", value)
-            elif name == "seed":
-                matcher[name] = tuple(_as_list(value))
-        matchers.append(matcher)
-    return matchers
-
-
-def _read_telemetry(check: Checker, raw: Any) -> Optional[TelemetryConfig]:
-    mistakes = len(check.problems)
-    raw = check.mapping("telemetry", raw) or {}
-    check.unknown_keys("telemetry", raw, TELEMETRY_KEYS)
-    values = {}  # type: Dict[str, Any]
-    if "sources" in raw:
-        sources = tuple(_as_list(raw["sources"]))
-        for i, source in enumerate(sources):
-            check.choice(f"telemetry.sources[{i}]", source, list(TELEMETRY_SOURCES))
-        values["sources"] = sources
-    if "interval" in raw:
-        values["interval_s"] = check.number("telemetry.interval", raw["interval"], positive=True)
-    if "idle_baseline" in raw:
-        values["idle_baseline_s"] = check.number("telemetry.idle_baseline", raw["idle_baseline"], minimum=0.0)
-    if "cooldown" in raw:
-        cooldown = check.mapping("telemetry.cooldown", raw["cooldown"]) or {}
-        check.unknown_keys("telemetry.cooldown", cooldown, COOLDOWN_KEYS)
-        if "below" not in cooldown:
-            check.fail("telemetry.cooldown.below", "missing: the temperature (deg C) to wait for")
-        values["cooldown_zone"] = str(cooldown.get("zone", "CPU"))
-        values["cooldown_below_c"] = check.number("telemetry.cooldown.below", cooldown.get("below", 0))
-        values["cooldown_max_wait_s"] = check.number(
-            "telemetry.cooldown.max_wait", cooldown.get("max_wait", 300), positive=True
-        )
-    if len(check.problems) > mistakes:
-        return None  # each mistake is recorded already
-    try:
-        return TelemetryConfig(**values)  # checks how the settings combine
-    except ValueError as error:
-        check.fail("telemetry", str(error).replace("telemetry: ", "", 1))
-        return None
+    return tuple(sorted((n, read_lr(check, f"{key}.{n}", v)) for n, v in raw.items()))
 
 
 def suite_by_name(name_or_path: str, search: str = "suites") -> str:

@@ -1,0 +1,44 @@
+"""The run's progress display: one line per trial, with how it ended and the time left."""
+
+from typing import List, TextIO
+
+from bench import estimate
+from bench.plan import Plan, TrialSpec
+from bench.record import Status, TrialRecord
+
+
+class Progress:
+    """One line per trial: position, what runs, how it ended, and the time left."""
+
+    def __init__(self, plan: Plan, todo: List[TrialSpec], out: TextIO, estimator: estimate.Estimator):
+        self.total = len(plan.trials)
+        self.offset = self.total - len(todo)
+        self.todo = todo
+        self.out = out
+        self.estimator = estimator
+        self.done = 0
+        self.width = max([len(t.label()) for t in todo] + [10])
+
+    def begin(self, trial: TrialSpec) -> None:
+        position = "[{:>{w}}/{}]".format(self.offset + self.done + 1, self.total, w=len(str(self.total)))
+        self.out.write(f"{position} {trial.label().ljust(self.width)} ")
+        self.out.flush()
+
+    def end(self, trial: TrialSpec, record: TrialRecord) -> None:
+        self.done += 1
+        self.estimator.add(record.config, record.wall_time_s)
+        figure = ""
+        if record.final_loss is not None:
+            figure = f"loss {record.final_loss:.3g}"
+        if record.final_metric is not None and record.metric_name == "accuracy":
+            figure += f" acc {record.final_metric:.3f}"
+        remaining = self.todo[self.done :]
+        seconds, unknown = self.estimator.total(remaining)
+        eta = (
+            "ETA {}{}".format(estimate.format_duration(seconds), "+" if unknown else "") if remaining else ""
+        )
+        self.out.write("{:<13} {:<24} {:>7}  {}\n".format(
+            record.status, figure, f"{record.wall_time_s:.2f}s", eta))  # fmt: skip
+        if record.status in (Status.ERROR.value, Status.OUT_OF_MEMORY.value) and record.reason:
+            self.out.write(f"    {record.reason}\n")
+        self.out.flush()
