@@ -228,3 +228,33 @@ def test_device_auto_is_recorded_as_resolved_and_plan_estimates_from_earlier_run
     plan = run_cli("plan", path, "--results", str(tmp_path))
     assert plan.returncode == 0, plan.stderr
     assert re.search(r"^estimate: (under 1s|\d+s)$", plan.stdout, re.MULTILINE), plan.stdout
+
+
+def test_real_data_set_formats_run_end_to_end(write_suite, tmp_path):
+    """LeNet on MNIST's IDX files and the classifier on CIFAR-10's binary batches, written
+    small by the tests in the real formats, through the suite's options."""
+    from test_datasets import make_cifar, make_mnist
+
+    make_mnist(tmp_path / "mnist", gz=True)
+    make_cifar(tmp_path / "cifar" / "cifar-10-batches-bin")
+    path = write_suite(
+        f"""
+        problems:
+          lenet: {{batch: 8, options: {{data: mnist, data_dir: {tmp_path / "mnist"}}}}}
+          classifier: {{batch: 8, options: {{data: cifar10, data_dir: {tmp_path / "cifar"}}}}}
+        optimizers: {{adam: {{lr: 0.001}}}}
+        budget: {{steps: 10, eval_every: 5}}
+        """
+    )
+    done = run_cli("run", path, "--results", str(tmp_path / "results"), "--telemetry", "none")
+    assert done.returncode == 0, done.stderr
+    records = {r["config"]["problem"]: r for r in trial_lines(run_dirs(tmp_path / "results", "suite")[0])}
+    assert records["lenet"]["status"] == records["classifier"]["status"] == "ok"
+    assert (
+        records["lenet"]["data"]["data"].startswith("mnist")
+        and records["lenet"]["data"]["train_samples"] == 40
+    )
+    assert (
+        records["classifier"]["data"]["data"].startswith("cifar10")
+        and records["classifier"]["data"]["test_samples"] == 8
+    )
