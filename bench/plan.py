@@ -18,6 +18,7 @@ from typing import Any, Dict, List, Tuple
 from bench import optimizers
 from bench.problems import PROBLEMS
 from bench.suite import Suite
+from bench.suite_values import AXES
 
 
 @dataclass(frozen=True)
@@ -110,11 +111,11 @@ def make_plan(suite: Suite) -> Plan:
             )
             hyper_names = [name for name, _ in opt.hyper]
             hyper_grid = list(itertools.product(*[values for _, values in opt.hyper]))
-            axis_values = [_neutralised(problem, axis, choice.axis(axis)) for axis in _AXIS_ORDER]
+            axis_values = [_neutralised(problem, axis, choice.axis(axis)) for axis in AXES]
             for lr, hyper, cell, seed in itertools.product(
                 lrs, hyper_grid, itertools.product(*axis_values), suite.seeds
             ):
-                cell = dict(zip(_AXIS_ORDER, cell))
+                cell = dict(zip(AXES, cell))
                 reason = _meaningless(problem, cell)
                 if reason:
                     dropped[reason] = dropped.get(reason, 0) + 1
@@ -132,9 +133,6 @@ def make_plan(suite: Suite) -> Plan:
     if before != len(trials):
         notes.append(f"{before - len(trials)} cells dropped by the suite's include/exclude")
     return Plan(suite, tuple(_ordered(suite, trials)), tuple(notes))
-
-
-_AXIS_ORDER = ("activation", "device", "batch", "dropout", "batch_norm", "implementation")
 
 
 def _neutralised(problem, axis: str, values: Tuple[Any, ...]) -> Tuple[Any, ...]:
