@@ -169,6 +169,7 @@ def show_command(run_dir: str, every_configuration: bool) -> int:
     table = summary.per_configuration(trials) if every_configuration else summary.best_per_problem(trials)
     columns = ["problem", "optimizer", "lr", "activation", "batch", "seeds", "final_loss_median", "final_loss_iqr",
                "final_metric_median", "time_to_target_median_s", "reached_share", "diverged_share"]  # fmt: skip
+    columns += [c for c in ("energy_train_median_j", "energy_to_target_median_j") if table[c].notna().any()]
     sys.stdout.write(table[columns].to_string(index=False, float_format=lambda v: format(v, ".4g")) + "\n")
     counts = trials["status"].value_counts()
     sys.stdout.write("trials: " + ", ".join(f"{n} {s}" for s, n in counts.items()) + "\n")

@@ -45,6 +45,16 @@ def test_smoke_suite_end_to_end_then_resume_runs_nothing_twice(tmp_path):
     curves = open(os.path.join(run_dir, "curves.csv")).read().splitlines()
     assert curves[0] == "trial_id,step,time_s,loss,eval_loss,metric"
     assert len(curves) == 1 + 49 * 21  # steps 0..20 for every trial
+    shown = run_cli("show", run_dir)
+    try:
+        import pandas  # noqa: F401 -- the analysis half is an extra
+    except ImportError:
+        assert shown.returncode == 2 and "the analysis half needs pandas" in shown.stderr
+        assert "copy the results directory to a workstation" in shown.stderr
+    else:
+        assert shown.returncode == 0, shown.stderr
+        assert all(problem in shown.stdout for problem in ("linear-noisy", "lenet", "classifier"))
+        assert "trials: 49 ok" in shown.stdout
     again = run_cli("run", SMOKE, "--results", str(tmp_path), "--run-id", os.path.basename(run_dir))
     assert again.returncode == 0, again.stderr
     assert "49 of 49 trials already recorded" in again.stderr

@@ -2,13 +2,21 @@
 
 trials: one row per trial; the configuration flattened into columns (problem, optimizer,
 lr, activation, device, batch, dropout, batch_norm, implementation, seed_index, ...),
-then the record's figures. curves: trial_id, step, time_s, loss, eval_loss, metric.
+then the record's figures, then the telemetry figures in TELEMETRY_COLUMNS. curves: trial_id, step, time_s, loss, eval_loss, metric.
 """
 
 from typing import Tuple
 
 from bench import store
 from bench.analysis import require_pandas
+
+# Per-trial telemetry figures lifted into columns (null where the machine could not measure them).
+TELEMETRY_COLUMNS = ("energy_train_j", "energy_to_target_j", "power_mean_w", "throttled")
+
+NUMERIC_COLUMNS = (
+    "final_loss", "best_loss", "final_metric", "suboptimality", "steps_to_target", "time_to_target_s",
+    "wall_time_s", "train_time_s", "step_time_median_s",
+)  # fmt: skip
 
 CONFIG_COLUMNS = (
     "problem", "optimizer", "lr", "activation", "device", "batch", "dropout", "batch_norm",
@@ -26,8 +34,14 @@ def load(run_dir: str) -> Tuple["pandas.DataFrame", "pandas.DataFrame"]:  # noqa
         row.update({k: record.config.get(k) for k in CONFIG_COLUMNS})
         row["batch"] = str(row["batch"])  # "full" and sizes in one column
         row["hyper"] = repr(sorted(record.config.get("hyper", {}).items()))
+        row.update({k: (record.telemetry or {}).get(k) for k in TELEMETRY_COLUMNS})
         rows.append(row)
     trials = pd.DataFrame(rows)
+    # A column whose every value is null (no telemetry here; no trial reached its target)
+    # would otherwise be of object dtype, which medians refuse.
+    for column in NUMERIC_COLUMNS + TELEMETRY_COLUMNS[:3]:
+        if column in trials:
+            trials[column] = pd.to_numeric(trials[column])
     curves = pd.DataFrame(store.read_curves(run_dir), columns=list(store.CURVE_COLUMNS))
     for column in ("step",):
         curves[column] = pd.to_numeric(curves[column]).astype("int64")

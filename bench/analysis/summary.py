@@ -36,6 +36,8 @@ def per_configuration(trials):
         "final_metric_iqr": grouped["final_metric"].agg(_iqr),
         "time_to_target_median_s": grouped["time_to_target_s"].median(),
         "step_time_median_s": grouped["step_time_median_s"].median(),
+        "energy_train_median_j": grouped["energy_train_j"].median(),
+        "energy_to_target_median_j": grouped["energy_to_target_j"].median(),
         "reached_share": grouped["reached"].mean(),
         "diverged_share": grouped["diverged"].mean(),
         "higher_is_better": grouped["target"].first().map(lambda t: t.get("direction") == "above"),
