@@ -1,7 +1,7 @@
 """The short table that ends `optbench run`: per problem, the best configuration found.
 
 "Best" is decided over seeds, by the median: the highest median metric where the target
-is an accuracy, else the lowest median final loss. A configuration is everything but the
+is an accuracy, else the lowest median final loss; ties go to the shorter time to target. A configuration is everything but the
 seed. This is the device half's quick look; the analysis half (pandas) does the full job.
 """
 
@@ -52,12 +52,14 @@ def best_per_problem(records: List[TrialRecord]) -> List[Dict[str, Any]]:
 
 
 def _better(row: Dict[str, Any], other: Dict[str, Any]) -> bool:
+    """The analysis half's rule (bench.analysis.summary): the better median final metric
+    (accuracy) or loss, ties broken by the shorter median time to target."""
+
     def score(r):
-        if r["higher_is_better"]:
-            value = r["final_metric"]
-            return (value is None, -(value or 0.0))
-        value = r["final_loss"]
-        return (value is None, value or 0.0)
+        value = r["final_metric"] if r["higher_is_better"] else r["final_loss"]
+        sign = -1.0 if r["higher_is_better"] else 1.0
+        to_target = r["time_to_target_s"]
+        return (value is None, sign * (value or 0.0), to_target is None, to_target or 0.0)
 
     return score(row) < score(other)
 
