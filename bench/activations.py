@@ -1,6 +1,6 @@
 """Activation functions by suite name. Which exist depends on the installed torch."""
 
-from typing import Callable, Dict, List
+from typing import Callable, List
 
 from torch import nn
 
@@ -47,7 +47,3 @@ def factory(name: str) -> Callable[[], nn.Module]:
     if cls is None:
         raise KeyError(name)
     return cls
-
-
-def constructors() -> Dict[str, Callable[[], nn.Module]]:
-    return {name: factory(name) for name in available()}

@@ -150,17 +150,11 @@ def run_command(args) -> int:
 
 def show_command(run_dir: str, every_configuration: bool) -> int:
     """The analysis half's first view: medians and IQRs over seeds, with pandas."""
-    try:
-        from bench.analysis import load, summary
-    except ImportError as error:
-        sys.stderr.write(f"error: {error}\n")
-        return EXIT_BAD_INPUT
+    from bench.analysis import load, summary  # pandas itself is imported by load.load
+
     try:
         trials, _ = load.load(run_dir)
-    except ImportError as error:
-        sys.stderr.write(f"error: {error}\n")
-        return EXIT_BAD_INPUT
-    except store.StoreError as error:
+    except (ImportError, store.StoreError) as error:  # no pandas here; not a readable run
         sys.stderr.write(f"error: {error}\n")
         return EXIT_BAD_INPUT
     if trials.empty:

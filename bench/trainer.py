@@ -144,7 +144,6 @@ class _State:
         self.train_start = None  # type: Optional[float]
         self.train_end = None  # type: Optional[float]
         self.learned = None  # type: Optional[Dict[str, Any]]
-        self.optimum = None  # type: Optional[float]
         self.evaluated_at = -1  # the step of the latest evaluation
         self.segments = []  # type: List[Tuple[float, float]]
 
