@@ -131,7 +131,8 @@ def test_lenet_with_dropout_and_batch_norm_trains_and_evaluates_in_eval_mode():
     assert result.status == Status.OK, result.reason
     assert 0.0 <= result.final_metric <= 1.0
     assert result.memory["rss_peak_bytes"] >= result.memory["rss_start_bytes"] > 0
-    # Evaluation twice on the same weights in eval mode gives the same answer: no dropout.
+    assert result.status == Status.OK and result.steps == 30
+    # Learned parameters are recorded for the linear problems only.
     assert result.learned is None
 
 
