@@ -68,6 +68,7 @@ def plan_command(suite_name: str, results: str, list_trials: bool) -> int:
             "bn",
             "impl",
             "device",
+            "threads",
             "budget",
         )
     ]
@@ -82,7 +83,7 @@ def plan_command(suite_name: str, results: str, list_trials: bool) -> int:
             " ".join(f"{o}({len(v)})" for o, v in lrs.items()),
             _values(trials, "activation"), _values(trials, "batch"), _values(trials, "dropout"),
             _values(trials, "batch_norm"), _values(trials, "implementation"), _values(trials, "device"),
-            f"{budget}, {first.time_limit_s:g}s max",
+            _values(trials, "threads"), f"{budget}, {first.time_limit_s:g}s max",
         ))  # fmt: skip
     out.write(_table(rows) + "\n")
     out.write("seeds: {}\n".format(", ".join(str(s) for s in suite.seeds)))
@@ -161,10 +162,18 @@ def show_command(run_dir: str, every_configuration: bool) -> int:
         sys.stderr.write(f"error: {run_dir}: no trials recorded yet\n")
         return EXIT_BAD_INPUT
     table = summary.per_configuration(trials) if every_configuration else summary.best_per_problem(trials)
-    columns = ["problem", "optimizer", "lr", "activation", "batch", "seeds", "final_loss_median", "final_loss_iqr",
-               "final_metric_median", "time_to_target_median_s", "reached_share", "diverged_share"]  # fmt: skip
+    columns = ["problem", "optimizer", "lr", "activation", "batch"]
+    columns += ["threads"] if table["threads"].nunique() > 1 else []
+    columns += ["seeds", "final_loss_median", "final_loss_iqr", "final_metric_median", "time_to_target_median_s",
+                "reached_share", "diverged_share", "unstable_share"]  # fmt: skip
     columns += [c for c in ("energy_train_median_j", "energy_to_target_median_j") if table[c].notna().any()]
     sys.stdout.write(table[columns].to_string(index=False, float_format=lambda v: format(v, ".4g")) + "\n")
     counts = trials["status"].value_counts()
     sys.stdout.write("trials: " + ", ".join(f"{n} {s}" for s, n in counts.items()) + "\n")
+    unstable = int((trials["stability"] == "unstable").sum())
+    if unstable:
+        sys.stdout.write(
+            f"timing: {unstable} of {len(trials)} trials unstable (unstable_share): their step times spread "
+            "widely or stalls dominate their sums; compare their times with care, or rerun on a quiet machine\n"
+        )
     return EXIT_OK

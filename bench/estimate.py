@@ -8,18 +8,17 @@ from bench import store
 from bench.plan import TrialSpec
 from bench.record import TrialRecord
 
+_KEYS = ("problem", "batch", "implementation", "device", "threads", "steps", "epochs")
+
 
 def _key(config: Dict) -> Tuple:
-    """What a trial's duration depends on most: problem, batch, implementation, device, budget."""
-    return tuple(
-        str(config.get(k)) for k in ("problem", "batch", "implementation", "device", "steps", "epochs")
-    )
+    """What a trial's duration depends on most: problem, batch, implementation, device,
+    threads, budget."""
+    return tuple(str(config.get(k)) for k in _KEYS)
 
 
 def _spec_key(spec: TrialSpec) -> Tuple:
-    return tuple(
-        str(v) for v in (spec.problem, spec.batch, spec.implementation, spec.device, spec.steps, spec.epochs)
-    )
+    return tuple(str(getattr(spec, k)) for k in _KEYS)
 
 
 class Estimator:

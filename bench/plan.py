@@ -33,6 +33,7 @@ class TrialSpec:
     dropout: float
     batch_norm: bool
     implementation: str
+    threads: int  # torch's intra-op threads, set before the trial
     seed_index: int  # the suite's seed; the trial's seed is derived from it
     steps: Any  # int, or None when the budget is in epochs
     epochs: Any
@@ -72,6 +73,8 @@ class TrialSpec:
             parts.append(self.implementation)
         if self.device != "cpu":
             parts.append(self.device)
+        if self.threads != 1:
+            parts.append(f"threads={self.threads}")
         parts.append(f"seed={self.seed_index}")
         return " ".join(parts)
 

@@ -4,7 +4,7 @@ from typing import List, TextIO
 
 from bench import estimate
 from bench.plan import Plan, TrialSpec
-from bench.record import Status, TrialRecord
+from bench.record import Stability, Status, TrialRecord
 
 
 class Progress:
@@ -37,8 +37,11 @@ class Progress:
         eta = (
             "ETA {}{}".format(estimate.format_duration(seconds), "+" if unknown else "") if remaining else ""
         )
-        self.out.write("{:<13} {:<24} {:>7}  {}\n".format(
-            record.status, figure, f"{record.wall_time_s:.2f}s", eta))  # fmt: skip
-        if record.status in (Status.ERROR.value, Status.OUT_OF_MEMORY.value) and record.reason:
+        timing = "unstable" if record.stability is Stability.UNSTABLE else ""
+        self.out.write("{:<13} {:<24} {:>7} {:<8}  {}\n".format(
+            record.status.value, figure, f"{record.wall_time_s:.2f}s", timing, eta))  # fmt: skip
+        if record.status in (Status.ERROR, Status.OUT_OF_MEMORY) and record.reason:
             self.out.write(f"    {record.reason}\n")
+        if timing:
+            self.out.write(f"    timing unstable: {record.stability_reason}\n")
         self.out.flush()

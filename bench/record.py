@@ -1,15 +1,24 @@
 """The trial record: the declared schema of one line of ``trials.jsonl``.
 
-Schema history (bump SCHEMA_VERSION on any change a reader could notice):
+What a trial measured is declared once, as ``Outcome``: the trainer fills it, and the record
+is that outcome plus the trial's identity and what the runner adds (wall time, telemetry).
+Enums live in memory; their values go to disk. Older versions are read through the upgrade
+chain in bench.record_upgrades.
+
+Schema history (bump SCHEMA_VERSION on any change a reader could notice; never reuse one):
   1 (2026-11-22) first version.
+  2 (2026-12-01) ``config.threads`` (torch's intra-op threads, set per trial, part of the trial
+      id); one definition of training time (the timed segments' wall time: ``train_time_s``,
+      ``time_to_target_s`` and the curves' ``time_s`` agree); ``stability`` and
+      ``stability_reason`` (the verdict on the trial's own step times).
 """
 
 import enum
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from typing import Any, Dict, List, Optional
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class Status(enum.Enum):
@@ -23,57 +32,105 @@ class Status(enum.Enum):
     SKIPPED = "skipped"  # not run: its device is absent and the user asked to skip
 
 
+class Stability(enum.Enum):
+    """Whether a trial's timing can be compared with another's (bench.stability decides)."""
+
+    STABLE = "stable"
+    UNSTABLE = "unstable"  # its step times spread widely, or its sum is dominated by stalls
+    UNKNOWN = "unknown"  # too few timed steps to judge
+
+
 @dataclass(frozen=True)
-class TrialRecord:
+class Outcome:
+    """What one trial measured; the trainer's result and the record share this declaration."""
+
+    status: Status
+    reason: Optional[str]  # why it ended so, when not ok
+    steps: int  # optimizer steps taken
+    epochs: float  # passes over the training set
+    final_loss: Optional[float]  # training objective on the training set, at the end
+    best_loss: Optional[float]
+    final_metric: Optional[float]  # the problem's metric on the test split, at the end
+    optimum_loss: Optional[float]  # closed-form optimum of the training loss, where known
+    suboptimality: Optional[float]  # final_loss - optimum_loss
+    steps_to_target: Optional[int]  # first evaluation at which the target held; null if never
+    time_to_target_s: Optional[float]  # training time at that evaluation
+    train_time_s: float  # training time: the wall time of the timed segments, summed
+    eval_time_s: float
+    step_time_median_s: Optional[float]
+    step_time_iqr_s: Optional[float]
+    step_time_samples: int
+    stability: Stability
+    stability_reason: Optional[str]  # what made the timing unstable (or unknown)
+    memory: Dict[str, Any]  # rss_start_bytes, rss_peak_bytes, rss_peak_method, cuda_* ...
+    data: Dict[str, Any]  # train_samples, test_samples, and where the data came from
+    learned: Optional[Dict[str, Any]]  # linear problems: weight, bias, truth, optimum
+
+    @classmethod
+    def unmeasured(cls, status: Status, reason: str, data: Optional[Dict[str, Any]] = None) -> "Outcome":
+        """The outcome of a trial that never trained (skipped, or its data would not load)."""
+        return cls(
+            status=status, reason=reason, steps=0, epochs=0.0, final_loss=None, best_loss=None,
+            final_metric=None, optimum_loss=None, suboptimality=None, steps_to_target=None,
+            time_to_target_s=None, train_time_s=0.0, eval_time_s=0.0, step_time_median_s=None,
+            step_time_iqr_s=None, step_time_samples=0, stability=Stability.UNKNOWN,
+            stability_reason="nothing was timed", memory={}, data=data or {}, learned=None,
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class TrialRecord(Outcome):
+    """One line of trials.jsonl: the outcome, who it belongs to, and what the runner adds."""
+
     schema: int
     trial_id: str
     suite: str
     run_id: str
     config: Dict[str, Any]  # the trial's resolved configuration (see bench.plan.TrialSpec)
     seed: int  # derived from the configuration; seeds data, initialisation and batching
-    status: str  # a Status value
-    reason: Optional[str]  # why it ended so, when not ok
     started_at: str  # ISO 8601, UTC
     finished_at: str
-    steps: int  # optimizer steps taken
-    epochs: float  # passes over the training set
     metric_name: Optional[str]
-    final_loss: Optional[float]  # training objective on the whole training set, at the end
-    best_loss: Optional[float]
-    final_metric: Optional[float]  # the problem's metric on the test split, at the end
-    optimum_loss: Optional[float]  # closed-form optimum of the training loss, where known
-    suboptimality: Optional[float]  # final_loss - optimum_loss
     target: Dict[str, Any]  # {"quantity", "value", "direction"}
-    steps_to_target: Optional[int]  # first evaluation at which the target held; null if never
-    time_to_target_s: Optional[float]  # training time (evaluation excluded) at that point
     wall_time_s: float  # the whole trial: setup, training, evaluation
-    train_time_s: float  # the timed training steps only
-    eval_time_s: float
-    step_time_median_s: Optional[float]
-    step_time_iqr_s: Optional[float]
-    step_time_samples: int
     device: str  # the device the trial ran on, resolved ("auto" becomes "cpu" or "cuda")
-    num_threads: int  # torch.get_num_threads() during the trial
-    memory: Dict[str, Any]  # rss_start_bytes, rss_peak_bytes, rss_peak_method, cuda_* ...
-    data: Dict[str, Any]  # train_samples, test_samples, and where the data came from
-    learned: Optional[Dict[str, Any]]  # linear problems: weight, bias, truth, optimum
+    num_threads: int  # torch.get_num_threads() as measured during the trial
     telemetry: Optional[Dict[str, Any]]  # per-trial figures from bench.telemetry, or null
 
+    @classmethod
+    def of(cls, outcome: Outcome, **identity: Any) -> "TrialRecord":
+        """The record of ``outcome``; ``identity`` gives every field Outcome does not declare."""
+        measured = {f.name: getattr(outcome, f.name) for f in fields(Outcome)}
+        return cls(**measured, **identity)
+
     def to_json_dict(self) -> Dict[str, Any]:
-        return asdict(self)
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["status"] = self.status.value
+        data["stability"] = self.stability.value
+        return without_non_finite(data)
 
     @classmethod
     def from_json_dict(cls, data: Dict[str, Any]) -> "TrialRecord":
-        version = data.get("schema")
-        if version != SCHEMA_VERSION:
-            raise ValueError(
-                f"trial record has schema version {version!r}; this optbench reads version {SCHEMA_VERSION}"
-            )
+        """A record of this version from a line of any version up to it (ValueError if not)."""
+        from bench.record_upgrades import upgrade_record  # the chain imports this module
+
+        data = upgrade_record(data)
         names = field_names()
         missing = [n for n in names if n not in data]
         if missing:
             raise ValueError("trial record lacks " + ", ".join(missing))
-        return cls(**{n: data[n] for n in names})
+        values = {n: data[n] for n in names}
+        values["status"] = _enum(Status, "status", values["status"])
+        values["stability"] = _enum(Stability, "stability", values["stability"])
+        return cls(**values)
+
+
+def _enum(kind, key: str, value: Any):
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = ", ".join(member.value for member in kind)
+        raise ValueError(f"{key} is {value!r}; allowed: {allowed}") from None
 
 
 def without_non_finite(value: Any) -> Any:

@@ -129,8 +129,6 @@ def run_plan(
                        "\n(pass --skip-missing-devices, or set on_missing_device: skip in the suite, "
                        "to record those trials as skipped)")  # fmt: skip
     preflight_data(plan)
-    if plan.suite.threads:
-        torch.set_num_threads(plan.suite.threads)
     run_dir, resumed = choose_run_dir(plan, results, run_id, new, resume)
     manifest = {
         "schema": SCHEMA_VERSION,
@@ -202,7 +200,7 @@ def _run_trials(plan, writer, recorder, missing, resumed, out) -> List[TrialReco
 def _burn_in(trial: TrialSpec, data_cache, warmed: set) -> None:
     """A few untimed steps before the first trial of each kind, so that lazy initialisation
     (kernel selection, allocator growth, first-call imports) is not billed to that trial."""
-    kind = (trial.problem, trial.device, trial.implementation, trial.batch, trial.batch_norm)
+    kind = (trial.problem, trial.device, trial.implementation, trial.batch, trial.batch_norm, trial.threads)
     if kind in warmed:
         return
     warmed.add(kind)
@@ -261,7 +259,7 @@ def _one_trial(plan, writer, recorder, data_cache, trial: TrialSpec):
     wall = time.perf_counter() - wall_start
     if result is None:
         return trial_records.failed(where, trial, started_at, wall, reason, telemetry), []
-    record = trial_records.from_result(where, trial, result, started_at, wall, telemetry)
+    record = trial_records.make(where, trial, result.outcome, started_at, wall, telemetry)
     curve = [(trial.trial_id, p.step, p.time_s, p.loss, p.eval_loss, p.metric) for p in result.curve]
     return record, curve
 

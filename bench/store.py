@@ -20,7 +20,8 @@ import os
 import warnings
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
-from bench.record import SCHEMA_VERSION, Status, TrialRecord
+from bench.record import Status, TrialRecord
+from bench.record_upgrades import upgrade_curve_times, upgrade_manifest
 
 MANIFEST = "manifest.json"
 TRIALS = "trials.jsonl"
@@ -46,10 +47,10 @@ def read_manifest(run_dir: str) -> Dict[str, Any]:
         raise StoreError(f"{path}: no manifest; is this an optbench results directory?") from None
     except ValueError as error:
         raise StoreError(f"{path}: corrupt manifest: {error}") from None
-    if manifest.get("schema") != SCHEMA_VERSION:
-        raise StoreError("{}: results schema version {!r}; this optbench reads version {}".format(
-            path, manifest.get("schema"), SCHEMA_VERSION))  # fmt: skip
-    return manifest
+    try:
+        return upgrade_manifest(manifest)
+    except ValueError as error:
+        raise StoreError(f"{path}: {error}") from None
 
 
 def read_trials(run_dir: str) -> List[TrialRecord]:
@@ -69,13 +70,18 @@ def read_trials(run_dir: str) -> List[TrialRecord]:
             continue
         last = number == len(lines)  # no newline after it: the write never finished
         try:
-            record = TrialRecord.from_json_dict(json.loads(raw.decode("utf-8")))
-        except ValueError as error:
+            data = json.loads(raw.decode("utf-8"))
+        except ValueError as error:  # UnicodeDecodeError is one too
             if last:
                 warnings.warn(
                     f"{path}: line {number} is torn (an interrupted write); ignoring it", stacklevel=2
                 )
                 continue
+            raise StoreError(f"{path}: line {number}: not JSON: {error}") from None
+        try:
+            record = TrialRecord.from_json_dict(data)
+        except (ValueError, TypeError, KeyError, AttributeError) as error:
+            # Whole JSON but not a record this optbench can read: never silently dropped.
             raise StoreError(f"{path}: line {number}: {error}") from None
         records.pop(record.trial_id, None)
         records[record.trial_id] = record
@@ -83,13 +89,16 @@ def read_trials(run_dir: str) -> List[TrialRecord]:
 
 
 def read_curves(run_dir: str) -> List[Dict[str, Any]]:
-    """The curve rows of recorded trials (plain dicts; the analysis half uses pandas)."""
-    done = {r.trial_id for r in read_trials(run_dir)}
+    """The curve rows of recorded trials (plain dicts of text; the analysis half uses pandas),
+    upgraded to this schema version."""
+    train_time = {r.trial_id: r.train_time_s for r in read_trials(run_dir)}
     path = os.path.join(run_dir, CURVES)
     if not os.path.exists(path):
         return []
     with open(path, encoding="utf-8", newline="") as handle:
-        return [row for row in csv.DictReader(handle) if row.get("trial_id") in done]
+        rows = [row for row in csv.DictReader(handle) if row.get("trial_id") in train_time]
+    upgrade_curve_times(read_manifest(run_dir)["written_schema"], rows, train_time)
+    return rows
 
 
 class RunWriter:
@@ -114,6 +123,13 @@ class RunWriter:
         existing = os.path.exists(os.path.join(run_dir, MANIFEST))
         if existing:
             previous = read_manifest(run_dir)
+            if previous["written_schema"] != manifest.get("schema"):
+                self.close()
+                raise StoreError(f"{run_dir} was written in results schema version {previous['written_schema']}; "
+                                 f"this optbench writes version {manifest.get('schema')} and does not mix them "
+                                 "in one run: start a new run (--new)")  # fmt: skip
+            previous = dict(previous)
+            del previous["written_schema"]
             if previous.get("suite_hash") != manifest.get("suite_hash"):
                 self.close()
                 raise StoreError(f"{run_dir} was written by a different suite (its resolved configuration differs); "
@@ -134,7 +150,7 @@ class RunWriter:
         self.write_manifest()
         _cut_torn_tail(os.path.join(run_dir, TRIALS))
         _cut_torn_tail(os.path.join(run_dir, CURVES))
-        self.done = {r.trial_id for r in read_trials(run_dir) if r.status != Status.SKIPPED.value}
+        self.done = {r.trial_id for r in read_trials(run_dir) if r.status is not Status.SKIPPED}
         self._drop_orphan_curves()
         self._trials = open(os.path.join(run_dir, TRIALS), "a", encoding="utf-8")  # noqa: SIM115
         new_curves = not os.path.exists(os.path.join(run_dir, CURVES))
@@ -219,9 +235,18 @@ def _cut_torn_tail(path: str) -> Optional[str]:
 
 
 def latest_run(suite_dir: str) -> Optional[str]:
-    """The most recently started run directory of a suite, if any."""
+    """The most recently started run directory of a suite, if any: by the manifest's start
+    time, not the directory's name (a run named ``baseline`` is not newer than every other)."""
     if not os.path.isdir(suite_dir):
         return None
-    runs = [os.path.join(suite_dir, d) for d in os.listdir(suite_dir)]
-    runs = [r for r in runs if os.path.exists(os.path.join(r, MANIFEST))]
-    return max(runs, key=lambda r: os.path.basename(r)) if runs else None
+    started = {}  # type: Dict[str, str]
+    for name in os.listdir(suite_dir):
+        run_dir = os.path.join(suite_dir, name)
+        try:
+            started[run_dir] = str(read_manifest(run_dir).get("started_at") or "")
+        except StoreError:
+            continue  # not a run this optbench can read: never resume into it
+    if not started:
+        return None
+    # ISO 8601 times in UTC sort as text; the name breaks ties (two runs in one second).
+    return max(started, key=lambda run_dir: (started[run_dir], os.path.basename(run_dir)))

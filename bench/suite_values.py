@@ -9,7 +9,7 @@ from bench.problems import PROBLEMS
 from bench.telemetry.config import KNOWN_SOURCES, TelemetryConfig
 from bench.validation import Checker
 
-AXES = ("activation", "device", "batch", "dropout", "batch_norm", "implementation")
+AXES = ("activation", "device", "batch", "dropout", "batch_norm", "implementation", "threads")
 MATCH_KEYS = ("problem", "optimizer", "lr", "seed") + AXES
 TELEMETRY_KEYS = ("sources", "interval", "cooldown", "idle_baseline")
 TELEMETRY_SOURCES = ("auto", "none") + KNOWN_SOURCES
@@ -64,6 +64,8 @@ def read_axis_value(check: Checker, where: str, axis: str, item: Any) -> Any:
         return check.boolean(where, item)
     if axis == "implementation":
         return check.choice(where, item, list(learners.IMPLEMENTATIONS))
+    if axis == "threads":
+        return check.integer(where, item, minimum=1)
     raise AssertionError(axis)
 
 

@@ -8,10 +8,9 @@ each edge of the timed region (as torch.utils.benchmark and nanoGPT do).
 """
 
 import math
-import statistics
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, List, Optional, Tuple
 
 import torch
 
@@ -21,7 +20,8 @@ from bench.memory import PeakMemory
 from bench.plan import TrialSpec
 from bench.problems import ModelSpec, Problem, ProblemData
 from bench.problems.linear import LINEAR_NAMES, learned_parameters
-from bench.record import Status
+from bench.record import Outcome, Status
+from bench.stability import judge, step_time_summary
 
 CHECK_EVERY = 25  # steps between divergence/time-limit checks, at most
 DIVERGENCE_FACTOR = 1e4  # a loss this many times the initial one has blown up
@@ -31,7 +31,7 @@ EVAL_TRAIN_MAX = 4096  # evaluate the training objective on at most this many sa
 @dataclass
 class CurvePoint:
     step: int
-    time_s: float  # training time (sum of step times) after this step
+    time_s: float  # training time after this step (see _State.elapsed)
     loss: Optional[float] = None  # the step's batch loss, before its update
     eval_loss: Optional[float] = None  # training objective on the training set (eval mode)
     metric: Optional[float] = None  # the problem's metric on the test split
@@ -39,30 +39,12 @@ class CurvePoint:
 
 @dataclass
 class TrialResult:
-    status: Status
-    reason: Optional[str]
-    steps: int
-    epochs: float
-    final_loss: Optional[float]
-    best_loss: Optional[float]
-    final_metric: Optional[float]
-    optimum_loss: Optional[float]
-    suboptimality: Optional[float]
-    steps_to_target: Optional[int]
-    time_to_target_s: Optional[float]
-    train_time_s: float
-    eval_time_s: float
-    step_time_median_s: Optional[float]
-    step_time_iqr_s: Optional[float]
-    step_time_samples: int
-    memory: Dict[str, Any]
-    learned: Optional[Dict[str, Any]]
+    outcome: Outcome  # what the record keeps
     curve: List[CurvePoint]
     train_start: Optional[float]  # clock time the first timed segment began
     train_end: Optional[float]  # ... and the last one ended
     target_clock: Optional[float]  # clock time at which the target was first seen
     segments: List[Tuple[float, float]]  # (start, end) clock times of each timed segment
-    data: Dict[str, Any]  # the data the trial saw: sizes and source
 
 
 class _Stop(Exception):
@@ -99,6 +81,9 @@ def run_trial(
     (tests use it to turn on torch.cuda.set_sync_debug_mode there).
     """
     device = resolve_device(spec.device)
+    # Part of the trial's configuration: torch's default (every core) lets one busy process
+    # on a small machine stall every step's thread barrier (docs/PERFORMANCE.md).
+    torch.set_num_threads(spec.threads)
     state = _State(clock)
     memory = None
     try:
@@ -133,7 +118,11 @@ class _State:
         self.train_time = 0.0
         self.eval_time = 0.0
         self.step_times = []  # type: List[float]
-        self.elapsed = [0.0]  # training time after each step: sum of the step times
+        # Training time after each step. Training time has one definition: the wall time of
+        # the timed segments, summed. Within a segment, each step gets a share of the segment
+        # in proportion to its own measured time, so a segment's last step lands exactly on
+        # train_time -- the time the curves, train_time_s and time_to_target_s all report.
+        self.elapsed = [0.0]
         self.curve = {}  # type: Dict[int, CurvePoint]
         self.best_loss = None  # type: Optional[float]
         self.final_loss = None  # type: Optional[float]
@@ -152,29 +141,37 @@ class _State:
             self.curve[step] = CurvePoint(step, self.elapsed[step])
         return self.curve[step]
 
+    def extend_elapsed(self, durations: List[float], segment_start: float) -> None:
+        """Place the segment's steps on the training-time axis (see ``elapsed``)."""
+        base, wall, measured = self.elapsed[-1], self.train_end - segment_start, sum(durations)
+        done = 0.0
+        for duration in durations:
+            done += duration
+            share = done / measured if measured > 0 else 1.0
+            self.elapsed.append(base + wall * share)
+        self.elapsed[-1] = self.train_time  # the same number, not one a rounding away
+
     def result(self, data: ProblemData, memory: Optional[PeakMemory]) -> TrialResult:
-        times = sorted(self.step_times)
-        median = statistics.median(times) if times else None
-        iqr = None
-        if len(times) >= 4:
-            iqr = times[(3 * len(times)) // 4] - times[len(times) // 4]
+        median, iqr = step_time_summary(self.step_times)
+        verdict, why = judge(median, iqr, len(self.step_times), self.train_time)
         final = _finite(self.final_loss)
         subopt = None
         if final is not None and data.optimum_loss is not None:
             subopt = max(0.0, final - data.optimum_loss)
-        return TrialResult(
+        outcome = Outcome(
             status=self.status, reason=self.reason, steps=self.steps, epochs=self.epochs,
             final_loss=final, best_loss=_finite(self.best_loss),
             final_metric=_finite(self.final_metric), optimum_loss=data.optimum_loss,
             suboptimality=subopt, steps_to_target=self.target_step,
             time_to_target_s=self.target_time, train_time_s=self.train_time,
             eval_time_s=self.eval_time, step_time_median_s=median, step_time_iqr_s=iqr,
-            step_time_samples=len(times), memory=memory.result() if memory else {},
-            learned=self.learned, curve=[self.curve[s] for s in sorted(self.curve)],
-            train_start=self.train_start, train_end=self.train_end,
-            target_clock=self.target_clock, segments=self.segments,
+            step_time_samples=len(self.step_times), stability=verdict, stability_reason=why,
+            memory=memory.result() if memory else {},
             data=dict(data.notes, train_samples=len(data.x_train), test_samples=len(data.x_test)),
+            learned=self.learned,
         )  # fmt: skip
+        curve = [self.curve[s] for s in sorted(self.curve)]
+        return TrialResult(outcome, curve, self.train_start, self.train_end, self.target_clock, self.segments)
 
 
 class _NoGuard:
@@ -258,8 +255,7 @@ def _train(spec, problem, data, device, state: _State, memory: PeakMemory, timed
             state.segments.append((segment_start, state.train_end))
             if cuda:
                 state.step_times.extend(a.elapsed_time(b) / 1000.0 for a, b in zip(marks, marks[1:]))
-            for duration in state.step_times[step:]:
-                state.elapsed.append(state.elapsed[-1] + duration)
+            state.extend_elapsed(state.step_times[step:], segment_start)
             segment_losses = losses[step:segment_end].tolist()
             for i in range(step, segment_end, spec.log_every):
                 state.point(i + 1).loss = _finite(segment_losses[i - step])

@@ -80,7 +80,7 @@ def main() -> None:
     for name in args.problems.split(","):
         fields = dict(CASES[name])
         trial = TrialSpec(optimizer="sgd", lr=0.01, hyper=(), device="cpu", dropout=0.0, batch_norm=False,
-                          implementation="torch", seed_index=0, epochs=None, time_limit_s=600.0,
+                          implementation="torch", threads=torch.get_num_threads(), seed_index=0, epochs=None, time_limit_s=600.0,
                           eval_every=fields["steps"], log_every=1, **fields)  # fmt: skip
         data = PROBLEMS[name].make_data(trial.seed, dict(trial.options))
         bare_loop(dataclasses.replace(trial, steps=20), data)  # burn-in for both

@@ -35,7 +35,7 @@ TRIALS = {
 
 def spec(**fields) -> TrialSpec:
     base = dict(optimizer="adam", lr=0.001, hyper=(), device="cpu", dropout=0.0, batch_norm=False,
-                implementation="torch", seed_index=0, epochs=None, time_limit_s=600.0, eval_every=1000, log_every=1)  # fmt: skip
+                implementation="torch", threads=1, seed_index=0, epochs=None, time_limit_s=600.0, eval_every=1000, log_every=1)  # fmt: skip
     base.update(fields)
     return TrialSpec(**base)
 

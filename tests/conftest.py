@@ -1,3 +1,4 @@
+import json
 import os
 import subprocess
 import sys
@@ -7,6 +8,24 @@ import pytest
 import torch
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+GOLDEN = os.path.join(ROOT, "tests", "golden")
+
+
+def golden_run(version):
+    """The golden results directory written by schema ``version`` (see tests/golden/README.md)."""
+    return os.path.join(GOLDEN, f"schema-{version}")
+
+
+def golden_record(index=0, **changes):
+    """A real record as the newest schema writes it (a line of the golden directory), with
+    ``changes``: test records are never assembled from the field names, so a renamed or
+    retyped field fails the tests instead of following along."""
+    from bench.record import SCHEMA_VERSION, TrialRecord
+
+    with open(os.path.join(golden_run(SCHEMA_VERSION), "trials.jsonl")) as lines:
+        data = json.loads(lines.read().splitlines()[index])
+    config = dict(data["config"], **changes.pop("config", {}))
+    return TrialRecord.from_json_dict(dict(data, config=config, **changes))
 
 
 @pytest.fixture

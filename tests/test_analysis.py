@@ -4,6 +4,7 @@ import pytest
 
 pd = pytest.importorskip("pandas", reason="the analysis half needs pandas (optbench[report])")
 
+from bench import ranking  # noqa: E402
 from bench.analysis import summary  # noqa: E402
 
 BELOW = {"quantity": "loss", "value": 0.1, "direction": "below"}
@@ -11,9 +12,10 @@ ABOVE = {"quantity": "metric", "value": 0.9, "direction": "above"}
 
 
 def trial(problem, optimizer, lr, seed, final_loss, metric=None, to_target=None, status="ok", target=BELOW):
+    config = dict(problem=problem, optimizer=optimizer, lr=lr, hyper={}, activation="none", device="cpu",
+                  batch="full", dropout=0.0, batch_norm=False, implementation="torch", threads=1)  # fmt: skip
     return dict(
-        problem=problem, optimizer=optimizer, lr=lr, hyper="[]", activation="none", device="cpu",
-        batch="full", dropout=0.0, batch_norm=False, implementation="torch", seed_index=seed,
+        config, hyper="[]", seed_index=seed, configuration=ranking.configuration_key(config), stability="stable",
         status=status, final_loss=final_loss, final_metric=metric, steps_to_target=None if to_target is None else 10,
         time_to_target_s=to_target, step_time_median_s=0.001, energy_train_j=None, energy_to_target_j=None,
         target=target,

@@ -12,6 +12,8 @@ import pytest
 import torch
 from conftest import ROOT, run_cli
 
+from bench.record import SCHEMA_VERSION
+
 SMOKE = os.path.join(ROOT, "suites", "smoke.yaml")
 pytestmark = pytest.mark.slow
 
@@ -40,7 +42,9 @@ def test_smoke_suite_end_to_end_then_resume_runs_nothing_twice(tmp_path):
     for problem in ("linear", "linear-noisy", "linear-multi", "curve", "lenet", "classifier"):
         assert "\n" + problem + " " in done.stdout  # a row of the summary table
     manifest = json.load(open(os.path.join(run_dir, "manifest.json")))
-    assert manifest["schema"] == 1 and manifest["trials_planned"] == 49 and manifest["finished_at"]
+    assert (
+        manifest["schema"] == SCHEMA_VERSION and manifest["trials_planned"] == 49 and manifest["finished_at"]
+    )
     assert manifest["environment"]["torch"] == torch.__version__
     curves = open(os.path.join(run_dir, "curves.csv")).read().splitlines()
     assert curves[0] == "trial_id,step,time_s,loss,eval_loss,metric"
@@ -70,10 +74,14 @@ def wait_for(condition, timeout=120.0):
     return False
 
 
-MANY_TRIALS = """
-problems: {linear: {steps: 200}}
-optimizers: {sgd: {lr: [0.01, 0.02, 0.05, 0.1, 0.2]}, adam: {lr: [0.001, 0.002, 0.005, 0.01, 0.02]}}
-repeats: 3
+# Six quick trials, then one that cannot finish early: a step budget far beyond its time
+# limit. A test that kills the run once six trials are recorded therefore catches it inside
+# the seventh, however fast or slow the machine, instead of racing it to the end.
+QUICK_THEN_STUCK = """
+problems: {linear: {steps: 50}, curve: {steps: 10000000, time_limit: %s}}
+optimizers: {sgd: {lr: [0.01, 0.02, 0.05]}}
+repeats: 2
+exclude: [{problem: curve, lr: [0.02, 0.05]}, {problem: curve, seed: 1}]
 """
 
 
@@ -85,35 +93,43 @@ def start_run(suite, results, *extra):
     )  # fmt: skip
 
 
+def recorded_lines(path):
+    return len(open(path).readlines()) if os.path.exists(path) else 0
+
+
 def test_killed_mid_run_then_run_again_resumes_and_completes(tmp_path, write_suite):
-    suite = write_suite(MANY_TRIALS, name="many.yaml")
+    # The stuck trial times out after 4 s, so that the resumed run can finish it.
+    suite = write_suite(QUICK_THEN_STUCK % 4, name="many.yaml")
     results = tmp_path / "results"
     victim = start_run(suite, results)
-    trials = lambda: run_dirs(results, "many")[0] + "/trials.jsonl"  # noqa: E731
-    assert wait_for(lambda: os.path.exists(results / "many") and os.path.exists(trials())
-                    and len(open(trials()).readlines()) >= 5)  # fmt: skip
+    trials = lambda: os.path.join(run_dirs(results, "many")[0], "trials.jsonl")  # noqa: E731
+    assert wait_for(lambda: os.path.exists(str(results / "many")) and recorded_lines(trials()) >= 6)
     victim.send_signal(signal.SIGKILL)  # as abrupt as a power cut, for the process
     victim.communicate()
-    recorded = len(trial_lines(run_dirs(results, "many")[0]))
-    assert recorded < 30
+    assert len(trial_lines(run_dirs(results, "many")[0])) == 6  # killed inside the stuck one
     resumed = run_cli("run", suite, "--results", str(results))
     assert resumed.returncode == 0, resumed.stderr
-    assert "resuming" in resumed.stderr and f"{recorded} of 30 trials already recorded" in resumed.stderr
+    assert "resuming" in resumed.stderr and "6 of 7 trials already recorded" in resumed.stderr
     (run_dir,) = run_dirs(results, "many")
-    ids = [r["trial_id"] for r in trial_lines(run_dir)]
-    assert len(ids) == len(set(ids)) == 30
+    records = trial_lines(run_dir)
+    ids = [r["trial_id"] for r in records]
+    assert len(ids) == len(set(ids)) == 7
+    assert records[-1]["config"]["problem"] == "curve" and records[-1]["status"] == "timeout"
     with open(os.path.join(run_dir, "manifest.json")) as handle:
         manifest = json.load(handle)
     assert manifest["resumed"] == 1 and len(manifest["resumptions"]) == 1 and manifest["finished_at"]
 
 
 def test_a_second_run_into_the_same_directory_is_refused(tmp_path, write_suite):
-    suite = write_suite(MANY_TRIALS, name="many.yaml")
+    # The first run cannot finish (its stuck trial has 10 minutes): it holds the lock
+    # until this test kills it, however long the second takes to start.
+    suite = write_suite(QUICK_THEN_STUCK % 600, name="many.yaml")
     results = tmp_path / "results"
     first = start_run(suite, results, "--run-id", "shared")
     try:
         assert wait_for(lambda: os.path.exists(str(results / "many" / "shared" / "trials.jsonl")))
         second = run_cli("run", suite, "--results", str(results), "--run-id", "shared")
+        assert first.poll() is None  # still running: the refusal below is the lock's doing
         assert second.returncode == 2
         assert f"is being written by another optbench run (pid {first.pid})" in second.stderr
         assert "Traceback" not in second.stderr

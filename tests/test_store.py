@@ -4,20 +4,14 @@ import json
 import os
 
 import pytest
+from conftest import golden_record
 
 from bench import store
-from bench.record import SCHEMA_VERSION, TrialRecord, field_names, without_non_finite
+from bench.record import SCHEMA_VERSION, without_non_finite
 
 
 def record(trial_id, status="ok"):
-    values = {name: None for name in field_names()}
-    values.update(
-        schema=SCHEMA_VERSION, trial_id=trial_id, suite="s", run_id="r", config={"problem": "linear"},
-        seed=1, status=status, started_at="t0", finished_at="t1", steps=3, epochs=3.0,
-        target={"quantity": "loss", "value": 1.0, "direction": "below"}, wall_time_s=0.1,
-        train_time_s=0.05, eval_time_s=0.01, step_time_samples=3, num_threads=1, memory={}, device="cpu",
-    )  # fmt: skip
-    return TrialRecord(**values)
+    return golden_record(trial_id=trial_id, status=status)
 
 
 def curve(trial_id):
@@ -103,7 +97,14 @@ def test_unknown_schema_versions_are_refused(tmp_path):
         store.read_trials(str(tmp_path))
     with open(os.path.join(str(tmp_path), store.MANIFEST), "w") as manifest:
         json.dump({"schema": 99}, manifest)
-    with pytest.raises(store.StoreError, match="results schema version 99"):
+    with pytest.raises(
+        store.StoreError,
+        match=r"manifest.json: manifest has schema version 99, newer than this optbench reads \(1 to \d+\); upgrade optbench",
+    ):
+        store.read_manifest(str(tmp_path))
+    with open(os.path.join(str(tmp_path), store.MANIFEST), "w") as manifest:
+        json.dump({"schema": "two"}, manifest)
+    with pytest.raises(store.StoreError, match="manifest has schema version 'two'"):
         store.read_manifest(str(tmp_path))
 
 
@@ -123,14 +124,47 @@ def test_a_run_directory_of_another_suite_is_refused(tmp_path):
 
 def test_a_record_is_one_whole_json_line_with_no_nan(tmp_path):
     writer = open_run(tmp_path)
-    bad = TrialRecord(**dict(record("a").to_json_dict(), final_loss=float("nan")))
-    with pytest.raises(ValueError):
-        writer.append(bad, [])  # the trainer turns non-finite values into null before this
+    odd = golden_record(trial_id="a", final_loss=float("nan"), learned={"weight": [[float("inf")]]})
+    writer.append(odd, [])
     writer.close()
-    assert store.read_trials(str(tmp_path)) == []
+    with open(os.path.join(str(tmp_path), store.TRIALS)) as trials:
+        (line,) = trials.read().splitlines()
+    assert "NaN" not in line and "Infinity" not in line  # strict JSON readers accept it
+    (read,) = store.read_trials(str(tmp_path))
+    assert read.final_loss is None and read.learned == {"weight": [[None]]}
 
 
 def test_non_finite_numbers_become_null_at_any_depth():
     learned = {"weight": [[float("nan")]], "bias": [float("inf"), 1.5], "truth": {"w": -float("inf")}}
     assert without_non_finite(learned) == {"weight": [[None]], "bias": [None, 1.5], "truth": {"w": None}}
     assert without_non_finite(("a", 2, 0.5, None)) == ["a", 2, 0.5, None]
+
+
+def run_started(root, name, started_at):
+    writer = store.RunWriter(
+        os.path.join(str(root), name), {"schema": SCHEMA_VERSION, "suite_hash": "h", "started_at": started_at}
+    )
+    writer.close()
+
+
+def test_the_latest_run_is_the_one_started_last_whatever_its_name(tmp_path):
+    run_started(tmp_path, "20261130-220000", "2026-11-30T22:00:00+00:00")
+    run_started(tmp_path, "baseline", "2026-11-01T08:00:00+00:00")  # sorts after every timestamp
+    run_started(tmp_path, "20261201-010000", "2026-12-01T01:00:00+00:00")
+    os.makedirs(os.path.join(str(tmp_path), "zzz-not-a-run"))
+    assert os.path.basename(store.latest_run(str(tmp_path))) == "20261201-010000"
+
+
+def test_a_run_written_in_an_older_schema_is_read_but_never_appended_to(tmp_path):
+    import shutil
+
+    from conftest import golden_run
+
+    old = os.path.join(str(tmp_path), "old")
+    shutil.copytree(golden_run(1), old)
+    assert len(store.read_trials(old)) == 24
+    before = open(os.path.join(old, store.TRIALS)).read()
+    manifest = dict(store.read_manifest(old), schema=SCHEMA_VERSION)
+    with pytest.raises(store.StoreError, match="written in results schema version 1.*start a new run"):
+        store.RunWriter(old, manifest)
+    assert open(os.path.join(old, store.TRIALS)).read() == before

@@ -1,21 +1,23 @@
-"""The device half's end-of-run table (no pandas): best configuration per problem."""
+"""The ranking rule (bench.ranking), the end-of-run table built on it, and the analysis half's
+agreement with that table on the same records."""
 
-from bench import summary
-from bench.record import SCHEMA_VERSION, TrialRecord, field_names
+import pytest
+from conftest import golden_record, golden_run
+
+from bench import ranking, store, summary
 
 ACCURACY = {"quantity": "metric", "value": 0.9, "direction": "above"}
 LOSS = {"quantity": "loss", "value": 0.1, "direction": "below"}
 
 
 def record(problem, optimizer, seed, loss, metric=None, to_target=None, target=LOSS, status="ok"):
-    values = {name: None for name in field_names()}
-    values.update(
-        schema=SCHEMA_VERSION, trial_id=f"{problem}-{optimizer}-{seed}", suite="s", run_id="r",
-        config={"problem": problem, "optimizer": optimizer, "lr": 0.1, "activation": "none", "batch": "full", "seed_index": seed},
-        seed=seed, status=status, final_loss=loss, final_metric=metric, time_to_target_s=to_target,
-        steps_to_target=None if to_target is None else 10, target=target, metric_name="mse",
+    config = {"problem": problem, "optimizer": optimizer, "lr": 0.1, "activation": "none", "batch": "full",
+              "seed_index": seed}  # fmt: skip
+    return golden_record(
+        trial_id=f"{problem}-{optimizer}-{seed}", config=config, status=status, final_loss=loss,
+        final_metric=metric, time_to_target_s=to_target, steps_to_target=None if to_target is None else 10,
+        target=target,
     )  # fmt: skip
-    return TrialRecord(**values)
 
 
 def test_best_per_problem_by_median_over_seeds_with_time_as_tie_break():
@@ -32,3 +34,49 @@ def test_best_per_problem_by_median_over_seeds_with_time_as_tie_break():
     assert best["lenet"]["optimizer"] == "adam"  # as accurate as sgd, and sooner
     table = summary.render(records)
     assert "trials: 9 ok, 1 skipped" in table
+
+
+def test_a_configuration_that_diverges_on_most_seeds_does_not_win_on_its_one_good_seed():
+    records = [
+        record("curve", "sgd", 0, 0.001), record("curve", "sgd", 1, None, status="diverged"),
+        record("curve", "sgd", 2, 5.0, status="diverged"),  # blew up, but its last loss was finite
+        record("curve", "adam", 0, 0.02), record("curve", "adam", 1, 0.03), record("curve", "adam", 2, 0.01),
+    ]  # fmt: skip
+    (row,) = summary.best_per_problem(records)
+    assert row["optimizer"] == "adam"
+    standings = ranking.rank([ranking.trial_row(r) for r in records])["curve"]
+    assert [s.score for s in standings] == [0.02, ranking.WORST]
+
+
+def test_ties_in_accuracy_go_to_the_faster_and_a_seed_that_never_reached_counts_as_slowest():
+    rows = [
+        record("lenet", "sgd", 0, 0.3, metric=0.95, to_target=1.0, target=ACCURACY),
+        record("lenet", "sgd", 1, 0.3, metric=0.95, target=ACCURACY),  # never reached
+        record("lenet", "sgd", 2, 0.3, metric=0.95, target=ACCURACY),
+        record("lenet", "adam", 0, 0.3, metric=0.95, to_target=3.0, target=ACCURACY),
+        record("lenet", "adam", 1, 0.3, metric=0.95, to_target=3.0, target=ACCURACY),
+        record("lenet", "adam", 2, 0.3, metric=0.95, target=ACCURACY),
+    ]  # fmt: skip
+    (row,) = summary.best_per_problem(rows)
+    assert row["optimizer"] == "adam"  # median time 3 s against sgd's never
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_the_end_of_run_table_and_the_analysis_half_pick_the_same_winners(version):
+    pytest.importorskip("pandas", reason="the analysis half needs pandas (optbench[report])")
+    from bench.analysis import load
+    from bench.analysis import summary as analysis_summary
+
+    records = store.read_trials(golden_run(version))
+    device_half = {
+        (r["problem"], r["optimizer"], r["lr"], r["activation"]) for r in summary.best_per_problem(records)
+    }
+    trials, _ = load.load(golden_run(version))
+    table = analysis_summary.best_per_problem(trials)
+    analysis_half = set(zip(table["problem"], table["optimizer"], table["lr"], table["activation"]))
+    assert analysis_half == device_half
+    # Known answers on the golden run (see tests/golden/golden.yaml): Adam wins the noisy line
+    # (SGD at 0.01 diverges there) and LeNet; Tanh, not the linear model, wins the curve.
+    assert ("linear-noisy", "adam", 0.5, "none") in device_half
+    assert ("curve", "adam", 0.01, "tanh") in device_half
+    assert len(device_half) == 4

@@ -1,13 +1,16 @@
 """Loading a results directory into tidy DataFrames, through the store's own readers.
 
 trials: one row per trial; the configuration flattened into columns (problem, optimizer,
-lr, activation, device, batch, dropout, batch_norm, implementation, seed_index, ...),
-then the record's figures, then the telemetry figures in TELEMETRY_COLUMNS. curves: trial_id, step, time_s, loss, eval_loss, metric.
+lr, activation, device, batch, dropout, batch_norm, implementation, threads, seed_index),
+``configuration`` (bench.ranking's key: the configuration without its seed), then the
+record's figures (status and stability as their text values), then the telemetry figures in
+TELEMETRY_COLUMNS. curves: trial_id, step, time_s, loss, eval_loss, metric. Runs of every
+schema version load, upgraded to this one.
 """
 
 from typing import Tuple
 
-from bench import store
+from bench import ranking, store
 from bench.analysis import require_pandas
 
 # Per-trial telemetry figures lifted into columns (null where the machine could not measure them).
@@ -20,12 +23,12 @@ NUMERIC_COLUMNS = (
 
 CONFIG_COLUMNS = (
     "problem", "optimizer", "lr", "activation", "device", "batch", "dropout", "batch_norm",
-    "implementation", "seed_index",
+    "implementation", "threads", "seed_index",
 )  # fmt: skip
 
 
 def load(run_dir: str) -> Tuple["pandas.DataFrame", "pandas.DataFrame"]:  # noqa: F821
-    """(trials, curves) of one run; refuses a schema version it does not know."""
+    """(trials, curves) of one run; refuses a schema version newer than this optbench."""
     pd = require_pandas()
     store.read_manifest(run_dir)  # raises StoreError for an unknown schema or a corrupt file
     rows = []
@@ -34,6 +37,7 @@ def load(run_dir: str) -> Tuple["pandas.DataFrame", "pandas.DataFrame"]:  # noqa
         row.update({k: record.config.get(k) for k in CONFIG_COLUMNS})
         row["batch"] = str(row["batch"])  # "full" and sizes in one column
         row["hyper"] = repr(sorted(record.config.get("hyper", {}).items()))
+        row["configuration"] = ranking.configuration_key(record.config)
         row.update({k: (record.telemetry or {}).get(k) for k in TELEMETRY_COLUMNS})
         rows.append(row)
     trials = pd.DataFrame(rows)

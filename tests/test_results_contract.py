@@ -1,0 +1,124 @@
+"""The results contract: what a freshly written record looks like is pinned by the golden
+directory of the newest schema, and every older golden directory still reads."""
+
+import json
+import os
+
+import pytest
+from conftest import golden_run, run_cli
+
+from bench import store
+from bench.record import SCHEMA_VERSION, Stability, Status
+from bench.record_upgrades import RECORD_STEPS
+
+JSON_TYPES = {dict: "object", list: "array", str: "string", bool: "boolean", int: "number", float: "number"}
+
+
+def shape(value):
+    """The JSON type of ``value``, with the shape of an object's members (null matches any)."""
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        return {k: shape(v) for k, v in value.items()}
+    return JSON_TYPES[type(value)]
+
+
+def assert_same_shape(fresh, golden, where="record"):
+    if fresh is None or golden is None:
+        return  # a nullable field: null on one side says nothing about its type
+    if isinstance(golden, dict) and isinstance(fresh, dict):
+        assert sorted(fresh) == sorted(golden), f"{where}: keys differ"
+        for key in golden:
+            assert_same_shape(fresh[key], golden[key], f"{where}.{key}")
+    else:
+        assert fresh == golden, f"{where}: {fresh} where the golden record has {golden}"
+
+
+def golden_lines(version):
+    with open(os.path.join(golden_run(version), store.TRIALS)) as lines:
+        return [json.loads(line) for line in lines]
+
+
+def test_a_freshly_written_record_has_exactly_the_golden_keys_and_types(write_suite, tmp_path):
+    suite = write_suite(
+        "problems: {linear: {}, lenet: {batch: 32, options: {train_size: 64, test_size: 32}}}\n"
+        "optimizers: {sgd: {lr: 0.1}}\nbudget: {steps: 12, eval_every: 6}\ntelemetry: {sources: [host]}\n"
+    )
+    result = run_cli("run", suite, "--results", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    (run_dir,) = [os.path.join(r, d) for r, ds, _ in os.walk(str(tmp_path)) for d in ds if r != str(tmp_path)]
+    with open(os.path.join(run_dir, store.TRIALS)) as lines:
+        fresh = {json.loads(line)["config"]["problem"]: json.loads(line) for line in lines}
+    golden = {}
+    for line in golden_lines(SCHEMA_VERSION):
+        if line["status"] == "ok":
+            golden.setdefault(line["config"]["problem"], line)
+    for problem in ("linear", "lenet"):
+        assert fresh[problem]["schema"] == SCHEMA_VERSION
+        assert_same_shape(shape(fresh[problem]), shape(golden[problem]))
+    with open(os.path.join(golden_run(SCHEMA_VERSION), store.MANIFEST)) as manifest:
+        golden_manifest = json.load(manifest)
+    with open(os.path.join(run_dir, store.MANIFEST)) as manifest:
+        assert sorted(json.load(manifest)) == sorted(golden_manifest)
+
+
+def test_the_upgrade_chain_covers_every_older_version():
+    assert sorted(RECORD_STEPS) == list(range(1, SCHEMA_VERSION))
+    for version in range(1, SCHEMA_VERSION + 1):
+        assert os.path.isdir(golden_run(version)), f"no golden results directory for schema {version}"
+
+
+@pytest.mark.parametrize("version", range(1, SCHEMA_VERSION + 1))
+def test_every_schema_version_reads_as_the_current_one(version):
+    raw = golden_lines(version)
+    records = store.read_trials(golden_run(version))
+    assert len(records) == len(raw) == 24
+    assert store.read_manifest(golden_run(version))["written_schema"] == version
+    for line, record in zip(raw, records):
+        assert record.schema == SCHEMA_VERSION and record.trial_id == line["trial_id"]
+        assert record.status is Status(line["status"])
+        assert record.final_loss == line["final_loss"] and record.train_time_s == line["train_time_s"]
+        assert isinstance(record.stability, Stability)
+        assert record.config["threads"] == line["num_threads"]
+    statuses = sorted(r.status.value for r in records)
+    assert statuses.count("diverged") == 2 and statuses.count("skipped") == 4
+    # The curves end at the training time, in the one definition of schema 2.
+    rows = store.read_curves(golden_run(version))
+    last = {}
+    for row in rows:
+        last[row["trial_id"]] = float(row["time_s"])
+    for record in records:
+        if record.status is Status.OK:
+            assert last[record.trial_id] == pytest.approx(record.train_time_s, rel=1e-9)
+
+
+def test_schema_1_timings_are_judged_by_the_same_rule_as_new_ones():
+    from bench.stability import judge
+
+    for line, record in zip(golden_lines(1), store.read_trials(golden_run(1))):
+        verdict, _ = judge(line["step_time_median_s"], line["step_time_iqr_s"], line["step_time_samples"],
+                           line["train_time_s"])  # fmt: skip
+        assert record.stability is verdict
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("version", range(1, SCHEMA_VERSION + 1))
+def test_show_reads_every_schema_version(version):
+    pytest.importorskip("pandas", reason="show needs optbench[report]")
+    result = run_cli("show", golden_run(version))
+    assert result.returncode == 0, result.stderr
+    assert "linear-noisy" in result.stdout and "trials: 18 ok, 4 skipped, 2 diverged" in result.stdout
+
+
+def test_a_record_of_a_newer_schema_is_refused_naming_the_version(tmp_path):
+    import shutil
+
+    run_dir = os.path.join(str(tmp_path), "run")
+    shutil.copytree(golden_run(SCHEMA_VERSION), run_dir)
+    line = dict(golden_lines(SCHEMA_VERSION)[0], schema=SCHEMA_VERSION + 1)
+    with open(os.path.join(run_dir, store.TRIALS), "a") as trials:
+        trials.write(json.dumps(line) + "\n")
+    with pytest.raises(
+        store.StoreError, match=f"line 25: trial record has schema version {SCHEMA_VERSION + 1}, newer"
+    ):
+        store.read_trials(run_dir)
