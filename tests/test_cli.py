@@ -284,3 +284,14 @@ def test_real_data_set_formats_run_end_to_end(write_suite, tmp_path):
         records["classifier"]["data"]["data"].startswith("cifar10")
         and records["classifier"]["data"]["test_samples"] == 8
     )
+
+
+def test_each_trial_runs_with_the_threads_its_configuration_says(write_suite, tmp_path):
+    path = write_suite(
+        "problems: [linear]\noptimizers: {sgd: {lr: 0.1}}\nthreads: [2, 1]\nbudget: {steps: 5}\n"
+    )
+    done = run_cli("run", path, "--results", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    (run_dir,) = run_dirs(tmp_path, "suite")
+    pairs = [(r["config"]["threads"], r["num_threads"]) for r in trial_lines(run_dir)]
+    assert pairs == [(2, 2), (1, 1)]  # set before each trial, whatever the one before had

@@ -109,3 +109,21 @@ def test_random_order_is_deterministic_and_interleaved_alternates(write_suite):
     assert [t.trial_id for t in first.trials] == [t.trial_id for t in again.trials]
     interleaved = plan_of(write_suite, text.format("interleaved"))
     assert [t.optimizer for t in interleaved.trials] == ["sgd", "adam", "sgd", "adam"]
+
+
+def test_threads_is_an_axis_default_one_and_part_of_the_trial_id(write_suite):
+    default = plan_of(write_suite, "problems: [linear]\noptimizers: {sgd: {lr: [0.1]}}\n")
+    assert [t.threads for t in default.trials] == [1]
+    swept = plan_of(
+        write_suite,
+        "problems: {linear: {}, curve: {threads: 2}}\noptimizers: {sgd: {lr: [0.1]}}\nthreads: [1, 4]\n",
+    )
+    by_problem = {}
+    for trial in swept.trials:
+        by_problem.setdefault(trial.problem, []).append(trial)
+    assert [t.threads for t in by_problem["linear"]] == [1, 4]
+    assert [t.threads for t in by_problem["curve"]] == [2]  # the problem's own setting wins
+    one, four = by_problem["linear"]
+    assert one.trial_id != four.trial_id and one.seed == four.seed  # same data, another setting
+    assert one.trial_id == default.trials[0].trial_id
+    assert "threads=4" in four.label() and "threads" not in one.label()

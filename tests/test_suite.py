@@ -96,6 +96,11 @@ def test_axis_set_on_a_problem_that_has_no_such_thing_is_refused(write_suite):
             "exclude[0].colour: unknown key",
         ),
         ("problems: [linear]\noptimizers: [sgd]\ndropout: 1.5\n", "a dropout rate is in [0, 1)"),
+        ("problems: [linear]\noptimizers: [sgd]\nthreads: [1, 0]\n", "threads[1]: must be at least 1, got 0"),
+        (
+            "problems: {linear: {threads: all}}\noptimizers: [sgd]\n",
+            "problems.linear.threads: expected a whole number, got 'all'",
+        ),
         (
             "problems: [linear]\noptimizers: [sgd]\ntelemetry: {sources: [jtop]}\n",
             "telemetry.sources[0]: unknown value 'jtop'",
