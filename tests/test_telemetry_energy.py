@@ -3,6 +3,7 @@
 import pytest
 
 from bench.telemetry import energy
+from bench.telemetry.registry import NVML_SLOWDOWN
 from bench.telemetry.sources.base import Unavailable
 from bench.telemetry.sources.rapl import RaplSource
 from bench.telemetry.throttle import assess, clock_evidence
@@ -115,6 +116,9 @@ def test_throttle_verdicts():
     assert cool.throttled is False and len(cool.checks) == 2
     unknown = assess({}, {"CPU": 50.0}, {}, [])
     assert unknown.throttled is None  # nothing to judge by: not a made-up False
-    nvml = assess({}, {}, {}, [0.0, 0x1, 0x40 | 0x4])
+    nvml = assess({}, {}, {}, [(NVML_SLOWDOWN, [0.0, 0x1, 0x40 | 0x4])])
     assert nvml.throttled is True
     assert nvml.evidence == ("NVML reported HW thermal slowdown, SW power cap in 1 of 3 samples",)
+    assert nvml.checks == ("NVML clock-event reasons",)
+    idle_bits = assess({}, {}, {}, [(NVML_SLOWDOWN, [0x1, 0x1])])  # GPU idle: not throttling
+    assert idle_bits.throttled is False
