@@ -131,13 +131,16 @@ class Recorder:
         fixed = []
         for name, value in readings:
             if value is not None and name.startswith("energy_j."):
-                # a counter that restarted (source reconnected) must not run backwards
+                # A counter that restarted (a source re-bases its counter to zero when it
+                # reconnects) must not run backwards: what it reads now is the energy since
+                # the restart, so it goes on from the last value before it.
                 key = (source, name)
-                value = value + self._offsets.get(key, 0.0)
+                raw = value
+                value = raw + self._offsets.get(key, 0.0)
                 last = self._last_counter.get(key)
                 if last is not None and value < last:
-                    self._offsets[key] = self._offsets.get(key, 0.0) + (last - value)
-                    value = last
+                    self._offsets[key] = last
+                    value = last + max(raw, 0.0)
                 self._last_counter[key] = value
             elif value is not None and name in TRACKED:
                 self._seen.setdefault((source, name), set()).add(value)
