@@ -11,6 +11,7 @@ import warnings
 from typing import List, Optional
 
 from bench import __version__
+from bench.telemetry import registry as telemetry_registry
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 2, 130
 DEFAULT_SUITE = os.path.join("suites", "tutorial.yaml")
@@ -35,7 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--telemetry", metavar="SOURCES",
-        help="override the suite's telemetry sources: auto, none, or a comma list of jetson, tegrastats, nvml, rapl, host",
+        help="override the suite's telemetry sources: auto, none, or a comma list of " + ", ".join(telemetry_registry.NAMES),
     )  # fmt: skip
     run.add_argument(
         "--skip-missing-devices", action="store_true",

@@ -6,13 +6,14 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from bench import activations, learners, optimizers
 from bench.problems import PROBLEMS
-from bench.telemetry.config import KNOWN_SOURCES, TelemetryConfig
+from bench.telemetry import registry as telemetry_registry
+from bench.telemetry.config import TelemetryConfig
 from bench.validation import Checker
 
 AXES = ("activation", "device", "batch", "dropout", "batch_norm", "implementation", "threads")
 MATCH_KEYS = ("problem", "optimizer", "lr", "seed") + AXES
 TELEMETRY_KEYS = ("sources", "interval", "cooldown", "idle_baseline")
-TELEMETRY_SOURCES = ("auto", "none") + KNOWN_SOURCES
+TELEMETRY_SOURCES = telemetry_registry.CHOICES
 COOLDOWN_KEYS = ("zone", "below", "max_wait")
 
 

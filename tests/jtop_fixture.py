@@ -322,7 +322,7 @@ def _descendants(pid):
 # ---- scenarios: ``python tests/jtop_fixture.py SCENARIO BOARD`` inside the sandbox ----------
 # Each prints one line "RESULT <json>" for the test (on the host side) to check.
 
-SETTLE_S = 0.5  # the server shows a sysfs change within one interval (0.5 s)
+DEADLINE_S = 30.0  # generous: waits poll for a condition, and only a broken setup takes this long
 
 
 def _recorder(samples_path=None):
@@ -332,14 +332,25 @@ def _recorder(samples_path=None):
     return open_recorder(config, clock=time.perf_counter, samples_path=samples_path)
 
 
-def _wait_samples(recorder, after, timeout=10.0):
+def _wait_samples(recorder, after, timeout=DEADLINE_S, count=1):
+    """Wait until the recorder holds ``count`` samples stamped after ``after``."""
     deadline = time.time() + timeout
     while time.time() < deadline:
-        last = recorder._store.last_tick("jetson")
-        if last is not None and last > after:
+        if recorder._store.sample_count("jetson", after, float("inf")) >= count:
             return True
         time.sleep(0.05)
     return False
+
+
+def _wait_value(recorder, name, value, timeout=DEADLINE_S):
+    """Wait until the last sample of ``name`` reads ``value``; the time it was seen, or None."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        last = recorder._store.last("jetson", name)
+        if last is not None and last[1] == value:
+            return time.perf_counter()
+        time.sleep(0.02)
+    return None
 
 
 def _csv_rows(path):
@@ -364,13 +375,16 @@ def scenario_trial(board):
     assert _wait_samples(recorder, time.perf_counter())
     recorder.trial_begin("trial-1")
     t0 = time.perf_counter()
-    time.sleep(1.5)
+    assert _wait_samples(recorder, t0, count=2)
     # the last sample before the change: up to it, the power was constant
     steady_end = recorder._store.last_tick("jetson")
     switched = time.perf_counter()
     board.set_rail(total, volt, curr + 250)
     board.set_temperature(1, 61500)
-    time.sleep(1.5 + SETTLE_S)
+    # no assumption on how soon the server shows it: wait until the recorder has it ...
+    seen = _wait_value(recorder, "power_w.total", board.power_mw(total) / 1000.0)
+    assert seen is not None, "the new power never reached the recorder"
+    assert _wait_samples(recorder, seen, count=2)  # ... and a little of the new power
     t1 = time.perf_counter()
     figures = recorder.trial_end("trial-1", t0, t1)
     steady = recorder.energy_between(t0, steady_end)
@@ -381,6 +395,7 @@ def scenario_trial(board):
         "t0": t0,
         "t1": t1,
         "switched": switched,
+        "seen": seen,
         "steady_end": steady_end,
         "before_w": before_w,
         "after_w": board.power_mw(total) / 1000.0,
@@ -400,18 +415,29 @@ def scenario_lost(board):
     assert _wait_samples(recorder, time.perf_counter())
     t0 = time.perf_counter()
     time.sleep(1.0)
+    killing = time.perf_counter()
     kill_server(server)
-    killed = time.perf_counter()
     time.sleep(1.0)
+    restarting = time.perf_counter()
     server = start_server()
-    back = _wait_samples(recorder, time.perf_counter(), timeout=20.0)
+    back = _wait_samples(recorder, restarting)
+    back_at = time.perf_counter()
     time.sleep(1.0)
     t1 = time.perf_counter()
     figures = recorder.trial_end("trial-1", t0, t1)
     warnings = recorder.run_warnings()
     recorder.close()
     kill_server(server)
-    return {"t0": t0, "t1": t1, "killed": killed, "back": back, "figures": figures, "warnings": warnings}
+    return {
+        "t0": t0,
+        "t1": t1,
+        "killing": killing,
+        "restarting": restarting,
+        "back": back,
+        "back_at": back_at,
+        "figures": figures,
+        "warnings": warnings,
+    }
 
 
 def _open_reason():

@@ -1,8 +1,12 @@
 """The pure parts: trapezoidal energy, counters and RAPL wrap-around, the throttle verdict."""
 
+import os
+
 import pytest
 
-from bench.telemetry import energy
+from bench.telemetry import TelemetryConfig, energy, open_recorder
+from bench.telemetry.registry import NVML_SLOWDOWN
+from bench.telemetry.sources import rapl
 from bench.telemetry.sources.base import Unavailable
 from bench.telemetry.sources.rapl import RaplSource
 from bench.telemetry.throttle import assess, clock_evidence
@@ -86,15 +90,44 @@ def test_rapl_source_sums_packages_and_dram_across_a_wrap(tmp_path):
     assert "energy_j.core" not in second
 
 
-def test_rapl_absent_or_unreadable_says_why(tmp_path):
+RAPL_DENIED = "RAPL energy_uj unreadable (permission denied on intel-rapl:0): root-only since Linux 5.10"
+
+
+def test_rapl_absent_says_why(tmp_path):
     with pytest.raises(Unavailable, match="no RAPL zones"):
         RaplSource(0.1, root=str(tmp_path)).open()
+
+
+def test_rapl_permission_denied_says_why_even_when_run_as_root(tmp_path, monkeypatch):
+    # root reads a mode-0 file, so the denial is injected where the source opens the
+    # counter: the path an ordinary user meets on Linux >= 5.10 runs whoever runs the tests
+    _zone(tmp_path, "intel-rapl:0", "package-0", 1, 10)
+    real_open = open
+
+    def deny_energy_uj(path, *args, **kwargs):
+        if os.path.basename(str(path)) == "energy_uj":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(rapl, "open", deny_energy_uj, raising=False)
+    with pytest.raises(Unavailable) as caught:
+        RaplSource(0.1, root=str(tmp_path)).open()
+    assert str(caught.value).startswith(RAPL_DENIED)
+    assert "grant read access to /sys/class/powercap/intel-rapl*/energy_uj" in str(caught.value)
+    # ... and what the user reads: the manifest's reason and the run summary's warning
+    rec = open_recorder(TelemetryConfig(sources=("rapl",)), sources=[RaplSource(0.1, root=str(tmp_path))])
+    rec.start()
+    rec.close()
+    entry = rec.manifest_info()["sources"]["rapl"]
+    assert entry["active"] is False and entry["reason"].startswith(RAPL_DENIED)
+    assert "telemetry source rapl requested but unavailable: " + RAPL_DENIED in "\n".join(rec.run_warnings())
+
+
+def test_rapl_permission_denied_by_the_file_mode(tmp_path):
     d = _zone(tmp_path, "intel-rapl:0", "package-0", 1, 10)
     (d / "energy_uj").chmod(0)
-    import os
-
     if os.geteuid() == 0:
-        pytest.skip("root reads a mode-0 file; the permission path needs a non-root user")
+        pytest.skip("root reads a mode-0 file: the injected denial above covers this path")
     with pytest.raises(Unavailable, match="permission denied.*root-only since Linux 5.10"):
         RaplSource(0.1, root=str(tmp_path)).open()
 
@@ -115,6 +148,9 @@ def test_throttle_verdicts():
     assert cool.throttled is False and len(cool.checks) == 2
     unknown = assess({}, {"CPU": 50.0}, {}, [])
     assert unknown.throttled is None  # nothing to judge by: not a made-up False
-    nvml = assess({}, {}, {}, [0.0, 0x1, 0x40 | 0x4])
+    nvml = assess({}, {}, {}, [(NVML_SLOWDOWN, [0.0, 0x1, 0x40 | 0x4])])
     assert nvml.throttled is True
     assert nvml.evidence == ("NVML reported HW thermal slowdown, SW power cap in 1 of 3 samples",)
+    assert nvml.checks == ("NVML clock-event reasons",)
+    idle_bits = assess({}, {}, {}, [(NVML_SLOWDOWN, [0x1, 0x1])])  # GPU idle: not throttling
+    assert idle_bits.throttled is False

@@ -97,19 +97,32 @@ def test_recorded_power_energy_and_a_mid_trial_change(tmp_path, python, board):
     for rail, watts in r["rails_w"].items():
         if rail != total:
             assert {v for _, n, v in r["samples"] if n == "power_w." + rail} == {watts}
-    # the change shows in the samples within one interval (plus scheduling slack)
-    after = [t for t, n, v in r["samples"] if n == "power_w.total" and v == r["after_w"]]
-    assert after and after[0] - r["switched"] <= INTERVAL + 0.15
+    # the change shows in the samples after it was made, and before the recorder was seen
+    # holding it; in between, every sample reads one of the two values, nothing else
+    power = [(t, v) for t, n, v in r["samples"] if n == "power_w.total"]
+    after = [t for t, v in power if v == r["after_w"]]
+    assert after and r["switched"] < after[0] <= r["seen"]
+    assert {v for _, v in power} == {r["before_w"], r["after_w"]}
     assert f["power_peak_w"] == r["after_w"]
     # energy = power x duration: exact (float rounding) while the power is constant ...
     steady = r["before_w"] * (r["steady_end"] - r["t0"])
     assert r["steady_energy_j"] == pytest.approx(steady, rel=1e-6)
-    # ... and across the step within (step x one interval): where in the interval it landed
-    expected = r["before_w"] * (r["switched"] - r["t0"]) + r["after_w"] * (r["t1"] - r["switched"])
-    tolerance = (r["after_w"] - r["before_w"]) * (INTERVAL + 0.15)
-    assert f["energy_j"] == pytest.approx(expected, abs=tolerance)
+    # ... and across the step, the trapezoid through the recorded samples: constant up to the
+    # last sample before it (tl), a straight line to the first after it (tf), then constant
+    tl = max(t for t, v in power if v == r["before_w"] and t < after[0])
+    tf = after[0]
+    assert r["t0"] < tl < tf < r["t1"]
+    integrated = r["before_w"] * (tl - r["t0"]) + (r["before_w"] + r["after_w"]) / 2 * (tf - tl)
+    integrated += r["after_w"] * (r["t1"] - tf)
+    assert f["energy_j"] == pytest.approx(integrated, rel=1e-5)  # the CSV keeps times to 1 us
+    # the true energy (the step at 'switched') differs by less than (step x where it could be)
+    truth = r["before_w"] * (r["switched"] - r["t0"]) + r["after_w"] * (r["t1"] - r["switched"])
+    span = max(tf, r["switched"]) - min(tl, r["switched"])
+    assert abs(f["energy_j"] - truth) <= (r["after_w"] - r["before_w"]) * span
     assert f["source"]["energy_j"].startswith("jetson: board input rail " + total)
-    assert f["samples"]["jetson"] >= int((r["t1"] - r["t0"]) / INTERVAL) - 1
+    # the sample count is the samples the CSV holds inside the trial
+    inside = {t for t, _, _ in r["samples"] if r["t0"] <= t <= r["t1"]}
+    assert f["samples"]["jetson"] == len(inside) >= 3
     assert f["gaps"] == [] and f["throttled"] is False
     # temperatures: the raised zone, and offline sensors (-256) are no reading
     hot = "CPU" if board == "nano" else "gpu"
@@ -128,8 +141,10 @@ def test_connection_lost_mid_trial_leaves_a_gap_and_recovers(tmp_path, python):
     assert len(f["gaps"]) == 1
     gap = f["gaps"][0]
     assert "jtop" in gap["reason"]
-    assert r["killed"] - 0.1 <= gap["start_s"] <= r["killed"] + 3 * INTERVAL + 0.5
-    assert gap["end_s"] is not None and gap["end_s"] < r["t1"]
+    # orderings, not latencies: lost after the kill began; back after the server restarted
+    # and before its first sample was seen, which was before the trial ended
+    assert r["killing"] <= gap["start_s"] < gap["end_s"]
+    assert r["restarting"] <= gap["end_s"] <= r["back_at"] < r["t1"]
     assert any("telemetry source jetson lost 1 time(s)" in w for w in r["warnings"])
     # over a second of the 3 s trial had no samples: no energy figure, and the reason why
     assert f["energy_j"] is None

@@ -1,12 +1,15 @@
 """The tegrastats parser on real lines of each format, and the source on a child process."""
 
+import os
 import stat
 import sys
 import textwrap
 import threading
+import time
 
 import pytest
 
+from bench.telemetry import TelemetryConfig, open_recorder
 from bench.telemetry.sources.base import Lost, Unavailable
 from bench.telemetry.sources.tegrastats import TegrastatsSource, parse_line
 
@@ -71,6 +74,10 @@ def readings(line):
     return dict(parse_line(line).readings)
 
 
+def readings_with(line, cpu_max_mhz, gpu_max_mhz):
+    return dict(parse_line(line, cpu_max_mhz, gpu_max_mhz).readings)
+
+
 def test_nano_line():
     parsed = parse_line(NANO)
     r = dict(parsed.readings)
@@ -85,9 +92,29 @@ def test_nano_line():
     assert r["ram_used_bytes"] == 1754 * MIB and r["ram_total_bytes"] == 3956 * MIB
     assert r["swap_used_bytes"] == 0.0
     assert r["cpu_load_pct"] == pytest.approx((9 + 3 + 2 + 1) / 4.0)
-    assert r["cpu_freq_mhz"] == 1479.0
+    assert "cpu_freq_ratio" not in r  # no clock caps given: no ratio
     assert r["gpu_load_pct"] == 0.0
     assert "gpu_freq_mhz" not in r  # "GR3D_FREQ 0%" has no clock
+    # every name emitted is one the figures read (docs/TELEMETRY.md lists them)
+    read = ("power_w.", "temp_c.", "cpu_load_pct", "cpu_freq_ratio", "gpu_load_pct", "gpu_freq_mhz")
+    read += ("gpu_freq_max_mhz", "ram_used_bytes", "ram_total_bytes", "swap_used_bytes")
+    for line in (NANO, NANO_IRAM, NANO_5W, ORIN_NANO, AGX_ORIN_JP7, TX1, ORIN_OFFLINE_ZONES):
+        names = dict(parse_line(line, [1500.0] * 12, 1000.0).readings)
+        assert [n for n in names if not n.startswith(read)] == []
+
+
+def test_clock_ratios_from_the_caps():
+    # Nano in 5 W mode: cores 0-1 at 518 of a 918 MHz cap, cores 2-3 off (no cap either)
+    r = readings_with(NANO_5W, [918.0, 918.0, None, None], 921.6)
+    assert r["cpu_freq_ratio"] == pytest.approx(518 / 918.0)
+    assert r["gpu_freq_mhz"] == 76.0 and r["gpu_freq_max_mhz"] == 921.6
+    # Orin Nano: six cores, core 0 at its 1497 MHz cap, the others at 729 of 1510.4
+    r = readings_with(ORIN_NANO, [1497.0] + [1510.4] * 5, 624.75)
+    assert r["cpu_freq_ratio"] == pytest.approx((1.0 + 5 * 729 / 1510.4) / 6)
+    assert r["gpu_freq_mhz"] == 612.0 and r["gpu_freq_max_mhz"] == 624.75
+    # a core whose cap is unknown is left out, not counted at 0 or 1
+    r = readings_with(NANO, [1479.0, None, 1479.0, None], None)
+    assert r["cpu_freq_ratio"] == 1.0 and "gpu_freq_max_mhz" not in r
 
 
 def test_nano_first_value_is_instantaneous():
@@ -200,3 +227,109 @@ def test_missing_binary_is_unavailable(monkeypatch):
     monkeypatch.setenv("PATH", "/nonexistent")
     with pytest.raises(Unavailable, match="tegrastats not found"):
         TegrastatsSource(0.5).open()
+
+
+# A Nano under load, in the R32 format (as NANO_IRAM above, with its fields at full load):
+# all four cores and the GPU at 97-99%, clocks at the MAXN caps (1479 MHz, 921.6 MHz)
+NANO_LOADED = (
+    "RAM 2931/3964MB (lfb 105x4MB) SWAP 0/1982MB (cached 0MB) IRAM 0/252kB(lfb 252kB) "
+    "CPU [97%@1479,98%@1479,99%@1479,99%@1479] EMC_FREQ 43%@1600 GR3D_FREQ 99%@921 APE 25 "
+    "PLL@41C CPU@45.5C PMIC@50C GPU@43.5C AO@50C thermal@44.25C "
+    "POM_5V_IN 6951/5302 POM_5V_GPU 2749/1836 POM_5V_CPU 1908/1546"
+)
+# ... the GPU held at 307 MHz of 921.6 while 99% loaded (a power or thermal cap)
+NANO_GPU_HELD = NANO_LOADED.replace("GR3D_FREQ 99%@921", "GR3D_FREQ 99%@307")
+# ... the CPU zone at 97.5 C, over its 97 C passive trip point, the cores still at their cap
+NANO_HOT = NANO_LOADED.replace("CPU@45.5C", "CPU@97.5C")
+
+
+def _nano_sysfs(root):
+    """The sysfs a Jetson Nano shows in MAXN: cpufreq caps, the GPU's devfreq, thermal zones."""
+
+    def write(path, value):
+        path = os.path.join(root, path)
+        if not os.path.isdir(os.path.dirname(path)):
+            os.makedirs(os.path.dirname(path))
+        with open(path, "w") as f:
+            f.write(value)
+
+    for n in range(4):
+        write(f"devices/system/cpu/cpu{n}/cpufreq/scaling_max_freq", "1479000\n")  # kHz
+    gpu = "devices/platform/57000000.gpu/devfreq/57000000.gpu"
+    write(gpu + "/max_freq", "921600000\n")  # Hz
+    write(gpu + "/device/of_node/name", "gpu")  # a device-tree string: no newline
+    os.makedirs(os.path.join(root, "class/devfreq"))
+    os.symlink(os.path.join(root, gpu), os.path.join(root, "class/devfreq/57000000.gpu"))
+    for n, (kind, trip) in enumerate((("AO-therm", None), ("CPU-therm", 97000), ("GPU-therm", 97000))):
+        write(f"devices/virtual/thermal/thermal_zone{n}/type", kind + "\n")
+        if trip is not None:
+            write(f"devices/virtual/thermal/thermal_zone{n}/trip_point_0_type", "passive\n")
+            write(f"devices/virtual/thermal/thermal_zone{n}/trip_point_0_temp", f"{trip}\n")
+    return str(root)
+
+
+def _trial_with_tegrastats(tmp_path, line):
+    """A trial recorded from a tegrastats child printing ``line``, on a simulated Nano sysfs."""
+    exe = _fake_tegrastats(tmp_path, [line], then_exit=False)
+    sys_root = _nano_sysfs(tmp_path / "sys")
+    source = TegrastatsSource(0.1, executable=exe, sys_root=sys_root, release_path=str(tmp_path / "none"))
+    rec = open_recorder(TelemetryConfig(sources=("tegrastats",)), sources=[source])
+    with rec:
+        assert rec.manifest_info()["active"] == ["tegrastats"], rec.manifest_info()
+        t0 = time.perf_counter()
+        deadline = time.monotonic() + 60
+        # every line is the same, so the verdict cannot depend on how many arrive: wait for
+        # three inside the trial (the clock check needs two loaded samples)
+        while rec._store.sample_count("tegrastats", t0, time.perf_counter()) < 3:
+            assert time.monotonic() < deadline, "tegrastats gave no samples"
+            time.sleep(0.01)
+        figures = rec.trial_end("t", t0, time.perf_counter())
+        info = rec.manifest_info()["sources"]["tegrastats"]["info"]
+    return figures, info
+
+
+def test_tegrastats_gives_a_throttled_verdict_like_jtop(tmp_path):
+    figures, info = _trial_with_tegrastats(tmp_path, NANO_LOADED)
+    assert info["cpu_max_mhz"] == [1479.0] * 4 and info["gpu_max_mhz"] == 921.6
+    assert info["trip_points_c"] == {"CPU": 97.0, "GPU": 97.0}
+    # everything at its cap and below its trip point: checked, and not throttled
+    assert figures["throttled"] is False, figures["throttle_evidence"]
+    assert figures["throttle_checks"] == [
+        "CPU clock vs maximum under load",
+        "GPU clock vs maximum under load",
+        "CPU temperature vs trip point 97.0 C",
+        "GPU temperature vs trip point 97.0 C",
+    ]
+    assert figures["ram_used_peak_bytes"] == 2931 * MIB
+    assert "(CPU and GPU share it)" in figures["source"]["ram_used_peak_bytes"]
+
+
+def test_tegrastats_sees_a_gpu_clock_held_down_under_load(tmp_path):
+    figures, _ = _trial_with_tegrastats(tmp_path, NANO_GPU_HELD)
+    assert figures["throttled"] is True
+    (evidence,) = figures["throttle_evidence"]
+    assert evidence.startswith("GPU clock at 33% of its maximum while >= 90% loaded")
+
+
+def test_tegrastats_sees_a_zone_over_its_trip_point(tmp_path):
+    figures, _ = _trial_with_tegrastats(tmp_path, NANO_HOT)
+    assert figures["throttled"] is True
+    assert figures["throttle_evidence"] == ["CPU reached 97.5 C, at or over its passive trip point 97.0 C"]
+
+
+def test_tegrastats_without_sysfs_says_why_no_verdict(tmp_path):
+    exe = _fake_tegrastats(tmp_path, [NANO_LOADED], then_exit=False)
+    source = TegrastatsSource(0.1, executable=exe, sys_root=str(tmp_path / "no-sys"))
+    rec = open_recorder(TelemetryConfig(sources=("tegrastats",)), sources=[source])
+    with rec:
+        t0 = time.perf_counter()
+        deadline = time.monotonic() + 60
+        while rec._store.sample_count("tegrastats", t0, time.perf_counter()) < 3:
+            assert time.monotonic() < deadline, "tegrastats gave no samples"
+            time.sleep(0.01)
+        figures = rec.trial_end("t", t0, time.perf_counter())
+    # tegrastats shows clocks and temperatures but not the caps nor the trip points
+    assert figures["throttled"] is None
+    assert figures["unmeasured"]["throttled"] == (
+        "no throttle data during the trial from tegrastats (clocks, trip points)"
+    )

@@ -14,11 +14,13 @@ Interface used by the runner (bench.runner) -- owned by this package:
     warnings = recorder.run_warnings()     # for the run summary
     recorder.close()
 
-Sources (config.KNOWN_SOURCES): jetson (jtop), tegrastats, nvml, rapl, host (psutil). A source
-that cannot be used is listed in the manifest with the reason; one lost mid-run leaves a gap
-and the run goes on. Layout: config.py (the suite's settings), sources/ (one module per
-source), samples.py (in-memory series + telemetry.csv), energy.py (integration),
-throttle.py (the throttled verdict), figures.py (per-trial figures), recorder.py (threads).
+Sources: registry.py is the one list (jetson via jtop, tegrastats, nvml, rapl, host via
+psutil), with what each measures; config.KNOWN_SOURCES is derived from it. A source that
+cannot be used is listed in the manifest with the reason; one lost mid-run leaves a gap and
+the run goes on. Layout: registry.py (the sources), config.py (the suite's settings),
+sources/ (one module per source, plus jetson_sysfs.py shared by the two Jetson sources),
+samples.py (in-memory series + telemetry.csv), energy.py (integration), throttle.py (the
+throttled verdict), figures.py (per-trial figures), recorder.py (threads).
 See docs/TELEMETRY.md.
 """
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence
 
 from . import energy
+from .registry import SourceSpec
 from .samples import Gap, SampleStore
 from .throttle import assess
 
@@ -22,6 +23,7 @@ class ActiveSource:
     interval_s: float
     power_scope: Optional[str]
     trip_points_c: Dict[str, float]
+    spec: SourceSpec  # what the registry says it measures
 
 
 @dataclass(frozen=True)
@@ -188,7 +190,7 @@ def trial_figures(
             unmeasured[key] = reason
         return out
 
-    # -- energy and power: the first source (in KNOWN_SOURCES order) with power data names it
+    # -- energy and power: the first source (in registry order) with power data names it
     headline = None
     for src in sources:
         figures = source_energy(store, src, t0, t1, gaps, now)
@@ -231,16 +233,27 @@ def trial_figures(
     trips = {}
     for src in reversed(sources):  # earlier sources win
         trips.update(src.trip_points_c)
-    masks = []
+    reasons = []
     for src in sources:
-        if src.name == "nvml":
-            masks = store.window("nvml", "throttle_reasons", t0, t1)[1]
-    verdict = assess(_clock_series(store, sources, t0, t1), peaks, trips, masks)
+        bits = src.spec.reason_bits
+        if bits is not None:
+            reasons.append((bits, store.window(src.name, bits.reading, t0, t1)[1]))
+    verdict = assess(_clock_series(store, sources, t0, t1), peaks, trips, reasons)
     out["throttled"] = verdict.throttled
     out["throttle_evidence"] = list(verdict.evidence)
     out["throttle_checks"] = list(verdict.checks)
     if verdict.throttled is None:
-        unmeasured["throttled"] = "no clock, trip point or NVML throttle data during the trial"
+        able = [
+            "{} ({})".format(s.name, ", ".join(s.spec.throttle_evidence))
+            for s in sources
+            if s.spec.throttle_evidence
+        ]
+        if able:
+            unmeasured["throttled"] = "no throttle data during the trial from " + "; ".join(able)
+        else:
+            unmeasured["throttled"] = "no active source gives throttle evidence ({})".format(
+                ", ".join(s.name for s in sources)
+            )
 
     # -- memory
     for key, name, note in (
@@ -253,7 +266,7 @@ def trial_figures(
         value, src = _peak_of(store, sources, name, t0, t1)
         out[key] = value
         if src is not None:
-            extra = " (CPU and GPU share it)" if src.name in ("jetson", "tegrastats") else ""
+            extra = " (CPU and GPU share it)" if src.spec.shared_memory else ""
             source_notes[key] = f"{src.name}: {note}{extra}, every {src.interval_s} s"
         else:
             unmeasured[key] = "no active source reports " + name

@@ -13,7 +13,8 @@ import threading
 import time
 from typing import Any, Callable, Dict, List, Optional
 
-from .config import KNOWN_SOURCES, TelemetryConfig
+from . import registry
+from .config import TelemetryConfig
 from .figures import ActiveSource, IdleBaseline, source_energy, trial_figures
 from .samples import SampleStore
 from .sources.base import Lost, Source, Unavailable
@@ -25,31 +26,8 @@ RECONNECT_FIRST_S = 1.0
 RECONNECT_MAX_S = 10.0
 # Series whose every value over the run matters (kept aside: old samples are pruned).
 TRACKED = ("nvpmodel_id", "jetson_clocks")
-
-
-def make_source(name: str, interval_s: float) -> Source:
-    # imported here so that only the sources in use are loaded
-    if name == "jetson":
-        from .sources.jetson import JetsonSource
-
-        return JetsonSource(interval_s)
-    if name == "tegrastats":
-        from .sources.tegrastats import TegrastatsSource
-
-        return TegrastatsSource(interval_s)
-    if name == "nvml":
-        from .sources.nvml import NvmlSource
-
-        return NvmlSource(interval_s)
-    if name == "rapl":
-        from .sources.rapl import RaplSource
-
-        return RaplSource(interval_s)
-    if name == "host":
-        from .sources.host import HostSource
-
-        return HostSource(interval_s)
-    raise ValueError("unknown telemetry source {!r}; known: {}".format(name, ", ".join(KNOWN_SOURCES)))
+# Keys of a source's info() that describe the board, copied to the top of the manifest.
+BOARD_FACTS = ("board", "l4t", "jetpack", "nvpmodel", "jetson_clocks", "fan")
 
 
 class Recorder:
@@ -59,18 +37,20 @@ class Recorder:
         clock: Callable[[], float] = time.perf_counter,
         samples_path: Optional[str] = None,
         sources: Optional[List[Source]] = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.config = config
         self._clock = clock
+        self._sleep = sleep  # how the idle baseline lets time pass (tests drive it)
         self._samples_path = samples_path
         self._store = None  # type: Optional[SampleStore]
         if sources is not None:
             self._candidates = list(sources)
-        elif config.off:
-            self._candidates = []
+            for src in self._candidates:
+                registry.spec(src.name)  # an injected source must be a registered one
         else:
-            names = KNOWN_SOURCES if config.auto else tuple(config.sources)
-            self._candidates = [make_source(n, config.interval_for(n)) for n in names]
+            names = config.source_names()
+            self._candidates = [registry.make_source(n, config.interval_for(n)) for n in names]
         self._active = []  # type: List[Source]
         self._unavailable = {}  # type: Dict[str, str]
         self._info = {}  # type: Dict[str, Dict[str, Any]]
@@ -94,8 +74,10 @@ class Recorder:
         self._started = True
         self._store = SampleStore(self._samples_path)
         for src in self._candidates:
-            if src.name == "tegrastats" and self.config.auto and self._has("jetson"):
-                self._unavailable[src.name] = "not needed: the jetson source (jtop) is active"
+            spec = registry.spec(src.name)
+            covered = [other for other in spec.steps_aside_for if self._has(other)]
+            if self.config.auto and covered:
+                self._unavailable[src.name] = f"not needed: the {covered[0]} source is active"
                 continue
             try:
                 src.open()
@@ -110,7 +92,7 @@ class Recorder:
                 src.close()
                 continue
             self._active.append(src)
-            self._views.append(ActiveSource(src.name, src.interval_s, src.power_scope, trips))
+            self._views.append(ActiveSource(src.name, src.interval_s, src.power_scope, trips, spec))
         for src in self._active:
             thread = threading.Thread(target=self._sample_loop, args=(src,), name="telemetry-" + src.name)
             thread.daemon = True  # a hung source must not keep the process alive
@@ -149,13 +131,16 @@ class Recorder:
         fixed = []
         for name, value in readings:
             if value is not None and name.startswith("energy_j."):
-                # a counter that restarted (source reconnected) must not run backwards
+                # A counter that restarted (a source re-bases its counter to zero when it
+                # reconnects) must not run backwards: what it reads now is the energy since
+                # the restart, so it goes on from the last value before it.
                 key = (source, name)
-                value = value + self._offsets.get(key, 0.0)
+                raw = value
+                value = raw + self._offsets.get(key, 0.0)
                 last = self._last_counter.get(key)
                 if last is not None and value < last:
-                    self._offsets[key] = self._offsets.get(key, 0.0) + (last - value)
-                    value = last
+                    self._offsets[key] = last
+                    value = last + max(raw, 0.0)
                 self._last_counter[key] = value
             elif value is not None and name in TRACKED:
                 self._seen.setdefault((source, name), set()).add(value)
@@ -225,26 +210,26 @@ class Recorder:
             if src.name in self._info:
                 entry["info"] = self._info[src.name]
             sources[src.name] = entry
-        jetson = self._info.get("jetson") or {}
-        return {
+        out = {
             "requested": list(self.config.sources),
             "sources": sources,
             "active": [s.name for s in self._active],
             "power_source": next((v.name for v in self._views if v.power_scope), None),
-            "board": jetson.get("board"),
-            "l4t": jetson.get("l4t"),
-            "jetpack": jetson.get("jetpack"),
-            "nvpmodel": jetson.get("nvpmodel"),
-            "jetson_clocks": jetson.get("jetson_clocks"),
-            "fan": jetson.get("fan"),
-            "idle_baseline": self._idle.to_json() if self._idle else None,
-        }
+        }  # type: Dict[str, Any]
+        # facts about the board: from the first active source (registry order) that knows each
+        for key in BOARD_FACTS:
+            out[key] = next(
+                (self._info[s.name][key] for s in self._active if self._info[s.name].get(key) is not None),
+                None,
+            )
+        out["idle_baseline"] = self._idle.to_json() if self._idle else None
+        return out
 
     def measure_idle_baseline(self) -> Optional[Dict[str, Any]]:
         if self.config.idle_baseline_s <= 0:
             return None
         t0 = self._clock()
-        time.sleep(self.config.idle_baseline_s)
+        self._sleep(self.config.idle_baseline_s)
         t1 = self._clock()
         self._wait_for_samples_after(t1)
         gaps = self._store.gaps()
@@ -366,6 +351,7 @@ def open_recorder(
     clock: Callable[[], float] = time.perf_counter,
     samples_path: Optional[str] = None,
     sources: Optional[List[Source]] = None,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> Recorder:
     """A recorder for ``config``; nothing is opened or sampled until ``start()``."""
-    return Recorder(config, clock=clock, samples_path=samples_path, sources=sources)
+    return Recorder(config, clock=clock, samples_path=samples_path, sources=sources, sleep=sleep)

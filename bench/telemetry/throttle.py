@@ -5,14 +5,15 @@ Three kinds of evidence, each only where the data exist:
   devfreq/cpufreq maximum *is* the nvpmodel mode's cap, and the governor raises the clock to
   it under full load, so a lower clock at >= 90% load means something capped it);
 * a zone's temperature at or over its passive trip point (where the kernel starts throttling);
-* NVML's clock-event reasons with a slowdown bit set.
+* a slowdown-reason mask with a throttling bit set, for sources whose registry entry declares
+  one (NVML's clock-event reasons).
 No check possible -> None, never a made-up "not throttled".
 """
 
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from .sources.nvml import describe_throttle
+from .registry import ReasonBits
 
 LOADED_PCT = 90.0  # "under load": the governor should be at the mode's maximum
 CLOCK_SHORTFALL = 0.9  # median clock below 90% of the maximum counts as held down
@@ -46,9 +47,10 @@ def assess(
     clock_series: Dict[str, Tuple[List[float], List[float]]],
     peak_temps: Dict[str, float],
     trip_points: Dict[str, float],
-    nvml_masks: Sequence[float],
+    reason_masks: Sequence[Tuple[ReasonBits, Sequence[float]]] = (),
 ) -> Verdict:
-    """clock_series: unit -> (loads, ratios); peak_temps/trip_points by zone name."""
+    """clock_series: unit -> (loads, ratios); peak_temps/trip_points by zone name;
+    reason_masks: (what the bits mean, the masks sampled during the trial) per source."""
     evidence = []
     checks = []
     for unit, (loads, ratios) in sorted(clock_series.items()):
@@ -65,15 +67,19 @@ def assess(
         checks.append(f"{zone} temperature vs trip point {trip:.1f} C")
         if peak >= trip:
             evidence.append(f"{zone} reached {peak:.1f} C, at or over its passive trip point {trip:.1f} C")
-    if nvml_masks:
-        checks.append("NVML clock-event reasons")
+    for bits, masks in reason_masks:
+        if not masks:
+            continue
+        checks.append(bits.what)
         seen = set()
-        for mask in nvml_masks:
-            seen.update(describe_throttle(int(mask)))
+        for mask in masks:
+            seen.update(bits.describe(int(mask)))
         if seen:
-            hits = sum(1 for m in nvml_masks if describe_throttle(int(m)))
+            hits = sum(1 for m in masks if bits.describe(int(m)))
             evidence.append(
-                "NVML reported {} in {} of {} samples".format(", ".join(sorted(seen)), hits, len(nvml_masks))
+                "{} reported {} in {} of {} samples".format(
+                    bits.label, ", ".join(sorted(seen)), hits, len(masks)
+                )
             )
     if evidence:
         return Verdict(True, tuple(evidence), tuple(checks))

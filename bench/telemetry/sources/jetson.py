@@ -12,16 +12,15 @@ Facts this relies on (measured against the real server; shared/notes/jetson-stat
 """
 
 import contextlib
-import glob
 import os
 import platform
 import time
 from typing import Any, Dict, Optional
 
 from .base import Lost, Readings, Source, Unavailable
+from .jetson_sysfs import passive_trip_points, read_l4t_release
 
 SOCKET = "/run/jtop.sock"
-THERMAL_ROOT = "/sys/devices/virtual/thermal"
 OFFLINE_TEMP = -256
 HANDSHAKE_TRIES = 3
 
@@ -54,50 +53,6 @@ def explain_failure(error: BaseException, socket: str = SOCKET, client_version: 
     if "not active" in text or not os.path.exists(socket):
         return f"jtop service not running ({socket} absent or refusing): sudo systemctl restart jtop.service"
     return f"jtop failed to start: {type(error).__name__}: {text}"
-
-
-def zone_name(raw: str) -> str:
-    """jtop's name for a thermal zone: its type up to the first '-' (else '_')."""
-    return raw.split("-")[0] if "-" in raw else raw.split("_")[0]
-
-
-def passive_trip_points(root: str = THERMAL_ROOT) -> Dict[str, float]:
-    """Lowest passive (throttling) trip point per zone, in C, from the thermal sysfs."""
-    trips = {}  # type: Dict[str, float]
-    for zone in sorted(glob.glob(os.path.join(root, "thermal_zone*"))):
-        try:
-            with open(os.path.join(zone, "type")) as f:
-                name = zone_name(f.read().strip())
-        except OSError:
-            continue
-        for kind_path in glob.glob(os.path.join(zone, "trip_point_*_type")):
-            try:
-                with open(kind_path) as f:
-                    if f.read().strip() != "passive":
-                        continue
-                with open(kind_path[: -len("type")] + "temp") as f:
-                    temp_c = int(f.read().strip()) / 1000.0
-            except (OSError, ValueError):
-                continue
-            if name not in trips or temp_c < trips[name]:
-                trips[name] = temp_c
-    return trips
-
-
-def read_l4t_release(path: str = "/etc/nv_tegra_release") -> Optional[str]:
-    """'32.7.1' from '# R32 (release), REVISION: 7.1, ...'; None when absent."""
-    try:
-        with open(path) as f:
-            first = f.readline()
-    except OSError:
-        return None
-    parts = first.split(",")
-    try:
-        major = parts[0].split("R", 1)[1].split()[0]
-        revision = parts[1].split(":", 1)[1].strip()
-    except IndexError:
-        return None
-    return f"{major}.{revision}"
 
 
 class JetsonSource(Source):

@@ -7,23 +7,9 @@ energy comes from it rather than from integrating sampled power.
 """
 
 import contextlib
-from typing import Any, Dict, List
+from typing import Any, Dict
 
 from .base import Lost, Readings, Source, Unavailable
-
-# Clock-event (throttle) reason bits that mean the GPU was slowed against its will; the
-# others (idle, application clocks, sync boost, display) are not throttling.
-THROTTLE_BITS = {
-    0x4: "SW power cap",
-    0x8: "HW slowdown",
-    0x20: "SW thermal slowdown",
-    0x40: "HW thermal slowdown",
-    0x80: "HW power brake slowdown",
-}
-
-
-def describe_throttle(mask: int) -> List[str]:
-    return [name for bit, name in sorted(THROTTLE_BITS.items()) if int(mask) & bit]
 
 
 class NvmlSource(Source):
@@ -115,6 +101,7 @@ class NvmlSource(Source):
                 sm_max = _try(nv.nvmlDeviceGetMaxClockInfo, h, nv.NVML_CLOCK_SM)
                 out.append(("gpu_freq_max_mhz" + tag, sm_max))
                 out.append(("gpu_mem_used_bytes" + tag, float(nv.nvmlDeviceGetMemoryInfo(h).used)))
+                # the bits that mean throttling: registry.NVML_SLOWDOWN
                 out.append(("throttle_reasons" + tag, _throttle_mask(nv, h)))
         except Exception as error:  # NVMLError_GpuIsLost, driver unloaded, ...
             raise Lost(f"NVML read failed: {error}") from error

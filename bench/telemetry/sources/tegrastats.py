@@ -8,15 +8,23 @@ Line formats handled (tests/test_telemetry_tegrastats.py holds real lines of eac
   with two values ``cpu@52.968C/52.968C``.
 Only the first (instantaneous) rail value is used: the others are averages over the whole
 life of the tegrastats process, which would smear trial boundaries.
+
+For the throttled verdict, tegrastats shows each core's current clock (``[9%@1479,...]``, MHz),
+the GPU's (``GR3D_FREQ 99%@921``, or ``@[612]`` on Orin) and each zone's temperature, but
+neither the clock maxima of the power mode nor the trip points: those are read from sysfs
+beside it, as jtop reads them (jetson_sysfs.py), so the checks are the jetson source's:
+``cpu_freq_ratio`` and ``gpu_freq_mhz``/``gpu_freq_max_mhz`` under load, and each zone against
+its passive trip point.
 """
 
 import re
 import shutil
 import subprocess
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import Optional, Sequence, Tuple
 
 from .base import Lost, Readings, Source, Unavailable
+from .jetson_sysfs import SYS, clock_caps, gpu_devfreq, passive_trip_points, read_l4t_release
 
 MIB = 1024.0 * 1024.0
 # The board-input rail, in the order jtop 7 prefers them; otherwise the rails are summed.
@@ -38,7 +46,11 @@ class ParsedLine:
     total_rail: Optional[str]  # None: power_w.total is the sum of the rails
 
 
-def parse_line(line: str) -> ParsedLine:
+def parse_line(
+    line: str, cpu_max_mhz: Sequence[Optional[float]] = (), gpu_max_mhz: Optional[float] = None
+) -> ParsedLine:
+    """The readings in one line. cpu_max_mhz (by core number) and gpu_max_mhz, the current
+    power mode's clock caps from sysfs, turn the clocks shown into ratios to the maximum."""
     out = []  # type: Readings
     m = _RAM.search(line)
     if m:
@@ -49,13 +61,15 @@ def parse_line(line: str) -> ParsedLine:
         out.append(("swap_used_bytes", int(m.group(1)) * MIB))
     m = _CPU.search(line)
     if m:
-        out.extend(_cpu(m.group(1)))
+        out.extend(_cpu(m.group(1), cpu_max_mhz))
     m = _GPU.search(line)
     if m:
         if m.group(1) is not None:
             out.append(("gpu_load_pct", float(m.group(1))))
         if m.group(2) is not None:
             out.append(("gpu_freq_mhz", float(m.group(2))))
+            if gpu_max_mhz:
+                out.append(("gpu_freq_max_mhz", float(gpu_max_mhz)))
     for zone, value in _TEMP.findall(line):
         # PMIC reads a fixed 50 or 100 C on these boards (jtop skips it too); -256 is "offline"
         if zone.upper().startswith("PMIC") or float(value) <= -256:
@@ -79,34 +93,46 @@ def parse_line(line: str) -> ParsedLine:
     return ParsedLine(out, tuple(names), total_rail)
 
 
-def _cpu(inside: str) -> Readings:
+def _cpu(inside: str, max_mhz: Sequence[Optional[float]]) -> Readings:
+    """Mean load of the online cores, and their mean clock / maximum where the maximum is known
+    (a core's position in the list is its number; an offline core shows as ``off``)."""
     loads = []
-    freqs = []
-    for core in inside.split(","):
+    ratios = []
+    for number, core in enumerate(inside.split(",")):
         core = core.strip()
         if not core or core == "off":
             continue
         load, _, freq = core.partition("@")
         try:
             loads.append(float(load.rstrip("%")))
-            if freq:
-                freqs.append(float(freq))
+            cap = max_mhz[number] if number < len(max_mhz) else None
+            if freq and cap:
+                ratios.append(float(freq) / cap)
         except ValueError:
             continue
     out = []  # type: Readings
     if loads:
         out.append(("cpu_load_pct", sum(loads) / len(loads)))
-    if freqs:
-        out.append(("cpu_freq_mhz", sum(freqs) / len(freqs)))
+    if ratios:
+        out.append(("cpu_freq_ratio", sum(ratios) / len(ratios)))
     return out
 
 
 class TegrastatsSource(Source):
     name = "tegrastats"
 
-    def __init__(self, interval_s: float, executable: Optional[str] = None) -> None:
+    def __init__(
+        self,
+        interval_s: float,
+        executable: Optional[str] = None,
+        sys_root: str = SYS,
+        release_path: str = "/etc/nv_tegra_release",
+    ) -> None:
         super().__init__(interval_s)
         self._executable = executable
+        self._sys_root = sys_root
+        self._release_path = release_path
+        self._gpu_node = None  # type: Optional[str]
         self._proc = None
         self._first = None  # type: Optional[ParsedLine]
 
@@ -128,7 +154,8 @@ class TegrastatsSource(Source):
         line = self._proc.stdout.readline()
         if not line:
             raise Unavailable("tegrastats printed nothing: " + self._stop_child())
-        self._first = parse_line(line)
+        self._gpu_node = gpu_devfreq(self._sys_root)
+        self._first = self._parse(line)
         if self._first.total_rail is not None:
             self.power_scope = f"board input rail {self._first.total_rail} (tegrastats)"
         elif self._first.rails:
@@ -137,10 +164,22 @@ class TegrastatsSource(Source):
             )
 
     def info(self):
+        cpu_max, gpu_max = clock_caps(self._sys_root, self._gpu_node)
         return {
             "rails": list(self._first.rails) if self._first else [],
             "power_scope": self.power_scope,
+            "l4t": read_l4t_release(self._release_path),
+            "cpu_max_mhz": cpu_max,
+            "gpu_max_mhz": gpu_max,
+            "trip_points_c": self.trip_points_c(),
         }
+
+    def trip_points_c(self):
+        return passive_trip_points(self._sys_root)
+
+    def _parse(self, line: str) -> ParsedLine:
+        cpu_max, gpu_max = clock_caps(self._sys_root, self._gpu_node)
+        return parse_line(line, cpu_max, gpu_max)
 
     def run(self, emit, stop) -> None:
         proc = self._proc
@@ -150,7 +189,7 @@ class TegrastatsSource(Source):
                 if stop.is_set():
                     return
                 raise Lost("tegrastats exited: " + self._stop_child())
-            emit(parse_line(line).readings)
+            emit(self._parse(line).readings)
 
     def _stop_child(self) -> str:
         proc, self._proc = self._proc, None
