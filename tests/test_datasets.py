@@ -14,8 +14,8 @@ import pytest
 from bench.problems.datasets import (
     CIFAR_TEST_FILE,
     CIFAR_TRAIN_FILES,
-    MNIST_FILES,
     DIGITS_FILE,
+    MNIST_FILES,
     DatasetError,
     load_cifar10,
     load_digits_32,

@@ -40,7 +40,9 @@ LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 DIGITS_HINT = "or use `data: digits`, which needs no download"
 # Found beside the code, as Python 3.6 has no importlib.resources; flit puts every file under
 # bench/ into the wheel.
-DIGITS_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "digits.csv.gz")
+DIGITS_FILE = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "digits.csv.gz"
+)
 DIGITS_COLUMNS = 8 * 8 + 1  # the 8 x 8 pixels row by row, then the class
 DIGITS_MAX = 16  # each pixel counts the "on" pixels of a 4 x 4 block
 
