@@ -7,9 +7,10 @@ BIN     = $(VENV)/bin
 # torch 2.13.0 is the CPU build this project's machines keep on disk; a plain `torch`
 # from PyPI is a multi-GB CUDA build. On a GPU machine: make TORCH=torch run
 TORCH  ?= torch==2.13.0
-SUITE  ?= suites/tutorial.yaml
+# A suite name (./suites/NAME.yaml, else the one shipped with optbench) or a path.
+SUITE  ?= tutorial
 
-.PHONY: run test lint nano clean
+.PHONY: run test lint wheel nano clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +30,10 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff format --check .
 	# The device half (everything `optbench run` imports) must stay Python 3.6 syntax.
 	$(BIN)/vermin -t=3.6- --no-tips --violations --backport dataclasses --exclude-regex 'bench/analysis/.*' bench
+
+# The built wheel in a fresh venv outside the checkout: `optbench run smoke` by name, elsewhere.
+wheel:
+	PYTHON="$(PYTHON)" TORCH="$(TORCH)" bash .ci/wheel-smoke.sh
 
 # The device half on the Jetson Nano's stack: Python 3.6, torch 1.10.2, numpy 1.19.5.
 nano: $(BIN)/.installed

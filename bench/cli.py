@@ -14,7 +14,12 @@ from bench import __version__
 from bench.telemetry import registry as telemetry_registry
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 2, 130
-DEFAULT_SUITE = os.path.join("suites", "tutorial.yaml")
+# A name: ./suites/tutorial.yaml where there is one, else the tutorial shipped with optbench.
+DEFAULT_SUITE = "tutorial"
+SUITE_HELP = (
+    "a suite file, or a suite name: ./suites/NAME.yaml if there is one, else the suite of that name "
+    "shipped with optbench (`optbench list` names them); default: %(default)s"
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -25,9 +30,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = commands.add_parser("run", help="run a suite's trials and record them")
-    run.add_argument(
-        "suite", nargs="?", default=DEFAULT_SUITE, help="suite file or name (default: %(default)s)"
-    )
+    run.add_argument("suite", nargs="?", default=DEFAULT_SUITE, help=SUITE_HELP)
     run.add_argument("--results", default="results", help="results root (default: %(default)s)")
     run.add_argument("--run-id", help="write to (or resume) results/<suite>/RUN_ID")
     run.add_argument("--new", action="store_true", help="start a new run even if the last one is unfinished")
@@ -44,7 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     )  # fmt: skip
 
     plan = commands.add_parser("plan", help="show what a suite expands to, without running it")
-    plan.add_argument("suite", nargs="?", default=DEFAULT_SUITE)
+    plan.add_argument("suite", nargs="?", default=DEFAULT_SUITE, help=SUITE_HELP)
     plan.add_argument("--results", default="results", help="where earlier runs are (for the estimate)")
     plan.add_argument("--trials", action="store_true", help="list every trial")
 

@@ -7,7 +7,7 @@ import sys
 from bench import activations, estimate, learners, optimizers, store
 from bench.plan import make_plan
 from bench.problems import PROBLEMS
-from bench.suite import load_suite, suite_by_name
+from bench.suite import SHIPPED_SUITES, load_suite, suite_by_name, suite_names
 from bench.validation import SuiteError
 
 EXIT_OK, EXIT_BAD_INPUT = 0, 2
@@ -41,6 +41,13 @@ def list_command() -> int:
     out.write("implementations:\n")
     for name, summary in learners.IMPLEMENTATIONS.items():
         out.write(f"  {name:<13} {summary}\n")
+    out.write("suites shipped with optbench (`optbench run NAME`; a ./suites/NAME.yaml comes first):\n")
+    for name in suite_names(SHIPPED_SUITES):
+        try:
+            about = " ".join(load_suite(os.path.join(SHIPPED_SUITES, name + ".yaml")).description.split())
+        except SuiteError as error:
+            about = "cannot be used: " + error.problems[0]
+        out.write(f"  {name:<13} {about}\n")
     return EXIT_OK
 
 

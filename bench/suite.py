@@ -303,27 +303,51 @@ def _read_problem_lr(check: Checker, key: str, raw: Any) -> Tuple[Tuple[str, Tup
     return tuple(sorted((n, read_lr(check, f"{key}.{n}", v)) for n, v in raw.items()))
 
 
-def suite_by_name(name_or_path: str, search: str = "suites") -> str:
-    """``tutorial`` -> ``suites/tutorial.yaml``; a path is returned as it is.
+# The suites shipped inside the package, found beside the code (Python 3.6 has no
+# importlib.resources); the checkout's top-level suites/ is a symbolic link to this directory.
+SHIPPED_SUITES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "suites")
 
-    A name that is neither a file nor a suite under ``search`` is an error listing the
-    suites there, with the nearest one suggested."""
-    if os.path.exists(name_or_path):
+
+def suite_names(directory: str) -> List[str]:
+    """The names of the suites (``NAME.yaml``) in ``directory``, sorted; none if it is absent."""
+    if not os.path.isdir(directory):
+        return []
+    return sorted(f[: -len(".yaml")] for f in os.listdir(directory) if f.endswith(".yaml"))
+
+
+def suite_by_name(name_or_path: str, search: str = "suites", shipped: str = SHIPPED_SUITES) -> str:
+    """The suite file that ``name_or_path`` means, first match winning: the file itself;
+    ``search/NAME.yaml`` (./suites/ by default); the suite NAME shipped with optbench.
+
+    So ``tutorial`` runs from any directory once optbench is installed, and a local
+    ``suites/tutorial.yaml`` (or a path) overrides it. Anything else is an error listing the
+    suites of both places, with the nearest name suggested."""
+    if os.path.exists(name_or_path) and not os.path.isdir(name_or_path):
         return name_or_path
     candidate = os.path.join(search, name_or_path + ".yaml")
-    if os.path.exists(candidate):
+    if os.path.isfile(candidate):
         return candidate
-    shipped = []  # type: List[str]
-    if os.path.isdir(search):
-        shipped = sorted(f[: -len(".yaml")] for f in os.listdir(search) if f.endswith(".yaml"))
-    is_path = os.sep in name_or_path or name_or_path.endswith((".yaml", ".yml"))
-    message = f"{name_or_path}: no such suite file" + ("" if is_path else f" (nor {candidate})")
-    if shipped:
-        message += "; suites in {}/: {}".format(search, ", ".join(shipped))
-        stem = os.path.splitext(os.path.basename(name_or_path))[0]
-        near = difflib.get_close_matches(stem, shipped, n=1)
-        if near:
-            message += f" (did you mean {near[0]!r}?)"
+    is_path = "/" in name_or_path or os.sep in name_or_path or name_or_path.endswith((".yaml", ".yml"))
+    if not is_path and os.path.isfile(os.path.join(shipped, name_or_path + ".yaml")):
+        return os.path.join(shipped, name_or_path + ".yaml")
+    local, ours = suite_names(search), suite_names(shipped)
+    # Run in the checkout, ./suites is the shipped directory itself: list it once.
+    same = bool(local and ours) and os.path.samefile(search, shipped)
+    if os.path.isdir(name_or_path):
+        message = f"{name_or_path}: a directory, not a suite file"
     else:
-        message += f"; there is no {search}/ directory here: run from the optbench checkout, or give a path"
+        message = f"{name_or_path}: no such suite file"
+        if not is_path:
+            message += f" (nor {candidate}, nor a suite of that name shipped with optbench)"
+    if local:
+        where = " (shipped with optbench)" if same else ""
+        message += "; suites in {}/{}: {}".format(search, where, ", ".join(local))
+    if ours and not same:
+        message += "; shipped with optbench: {}".format(", ".join(ours))
+    stem = os.path.splitext(os.path.basename(os.path.normpath(name_or_path)))[0]
+    near = difflib.get_close_matches(stem, sorted(set(local) | set(ours)), n=1)
+    if near:
+        message += f" (did you mean {near[0]!r}?)"
+    if not local and not ours:
+        message += f"; there is no {search}/ directory here and no suite shipped with optbench: give a path"
     raise SuiteError(name_or_path, [message])

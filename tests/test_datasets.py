@@ -4,6 +4,8 @@ Runs on the Nano's stack too (Python 3.6, numpy 1.19, pytest 7.0): no newer feat
 """
 
 import gzip
+import hashlib
+import os
 import struct
 
 import numpy as np
@@ -12,11 +14,13 @@ import pytest
 from bench.problems.datasets import (
     CIFAR_TEST_FILE,
     CIFAR_TRAIN_FILES,
+    DIGITS_FILE,
     MNIST_FILES,
     DatasetError,
     load_cifar10,
     load_digits_32,
     load_mnist,
+    read_digits,
 )
 
 N_TRAIN, N_TEST = 40, 20
@@ -92,26 +96,84 @@ def assert_uses_train_stats(raw, split):
 # --- digits -----------------------------------------------------------------------------
 
 
-def test_digits_shapes_split_and_stratification():
-    from sklearn.datasets import load_digits
+# The UCI test set's class counts (optdigits.tes), and what the file decodes to.
+DIGITS_COUNTS = [178, 182, 177, 183, 181, 182, 181, 179, 174, 180]
+DIGITS_FIRST = [0, 0, 5, 13, 9, 1, 0, 0, 0, 0, 13, 15, 10, 15, 5, 0, 0, 3, 15, 2, 0, 11, 8, 0, 0, 4, 12, 0,
+                0, 8, 8, 0, 0, 5, 8, 0, 0, 9, 8, 0, 0, 4, 11, 0, 1, 12, 7, 0, 0, 2, 14, 5, 10, 12, 0, 0, 0,
+                0, 6, 13, 10, 0, 0, 0]  # fmt: skip
+DIGITS_FILE_SHA256 = "09f66e6debdee2cd2b5ae59e0d6abbb73fc2b0e0185d2e1957e9ebb51e23aa22"
+DIGITS_DECODED_SHA256 = "65e5b4619795efb40c1082f4c350c049e4ad552200d369b6ae99e21eef5e72c5"
 
+
+def decoded_sha256(images, labels):
+    return hashlib.sha256(images.astype(np.uint8).tobytes() + labels.astype("<i8").tobytes()).hexdigest()
+
+
+def test_bundled_digits_are_pinned():
+    """The file, and what it decodes to, cannot drift unnoticed."""
+    with open(DIGITS_FILE, "rb") as f:
+        assert hashlib.sha256(f.read()).hexdigest() == DIGITS_FILE_SHA256
+    images, labels = read_digits()
+    assert images.shape == (1797, 8, 8) and images.dtype == np.uint8 and labels.dtype == np.int64
+    assert np.bincount(labels).tolist() == DIGITS_COUNTS
+    assert images[0].ravel().tolist() == DIGITS_FIRST and labels[:5].tolist() == [0, 1, 2, 3, 4]
+    assert labels[-1] == 8 and int(images.sum(dtype=np.int64)) == 561718
+    assert decoded_sha256(images, labels) == DIGITS_DECODED_SHA256
+
+
+def test_bundled_digits_are_exactly_scikit_learns():
+    datasets = pytest.importorskip("sklearn.datasets")
+    bunch = datasets.load_digits()
+    images, labels = read_digits()
+    np.testing.assert_array_equal(images, bunch.images)
+    np.testing.assert_array_equal(labels, bunch.target)
+
+
+def test_bundled_digits_lie_inside_the_package():
+    import bench
+
+    package = os.path.dirname(os.path.abspath(bench.__file__))
+    assert os.path.dirname(DIGITS_FILE) == os.path.join(package, "data")
+    assert os.path.isfile(os.path.join(package, "data", "README.md"))
+
+
+@pytest.mark.parametrize(
+    "content, complaint",
+    [
+        (b"1,2,3\n", "expected N x 65"),
+        (b"", "expected N x 65"),
+        (b",".join([b"0"] * 64) + b",3\n" + b",".join([b"0"] * 63) + b",3\n", "not a table of integers"),
+        (b",".join([b"17"] * 64) + b",3\n", "pixels outside 0..16"),
+        (b",".join([b"0"] * 64) + b",10\n", "classes outside 0..9"),
+        (b"x" * 65, "not a table of integers"),
+    ],
+)
+def test_damaged_digits_file_is_named(tmp_path, content, complaint):
+    path = tmp_path / "digits.csv.gz"
+    path.write_bytes(gzip.compress(content))
+    with pytest.raises(DatasetError, match=complaint) as caught:
+        read_digits(str(path))
+    assert str(path) in str(caught.value) and "reinstall" in str(caught.value)
+    path.write_bytes(gzip.compress(b"0,1,2\n" * 100)[:30])
+    with pytest.raises(DatasetError, match="cannot read"):
+        read_digits(str(path))
+
+
+def test_digits_shapes_split_and_stratification():
     split = load_digits_32(seed=0)
-    counts = np.bincount(load_digits().target)
-    expected_test = [int(round(c * 0.2)) for c in counts]
+    expected_test = [int(round(c * 0.2)) for c in DIGITS_COUNTS]
     assert split.x_train.shape == (1797 - sum(expected_test), 1, 32, 32)
     assert split.x_test.shape == (sum(expected_test), 1, 32, 32)
     assert split.x_train.dtype == np.float32 and split.y_train.dtype == np.int64
-    assert split.num_classes == 10 and split.source == "digits (scikit-learn, bundled)"
+    assert split.num_classes == 10 and split.source == "digits (bundled: UCI optdigits test set)"
     assert np.bincount(split.y_test, minlength=10).tolist() == expected_test
     assert_standardised(split)
 
 
 def test_digits_raw_layout_keeps_images_with_their_labels():
-    from sklearn.datasets import load_digits
-
-    bunch = load_digits()
+    images, labels = read_digits()
     labels_of = {}
-    for image, label in zip(bunch.images, bunch.target):
+    for image, label in zip(images, labels):
         labels_of.setdefault((image / 16.0).astype(np.float32).tobytes(), set()).add(label)
     split = load_digits_32(seed=3, standardise=False)
     x = split.x_train
