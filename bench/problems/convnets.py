@@ -2,8 +2,8 @@
 
 Both are the tutorials' networks: conv 6 and 16 channels of 5x5, 2x2 max-pooling, then
 fully connected 120-84-10. LeNet reads one grey channel, the classifier three colours.
-Default data is scikit-learn's bundled digits (no download); real MNIST (IDX files) and
-CIFAR-10 (binary batches) load from a local directory.
+Default data is the 8x8 digits shipped in the package (no download); real MNIST (IDX
+files) and CIFAR-10 (binary batches) load from a local directory.
 """
 
 from typing import Any, Dict
@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from bench import activations
+from bench.problems import datasets
 from bench.problems.base import Option, Problem, ProblemData, Target
 
 
@@ -38,9 +39,6 @@ class TutorialCNN(nn.Module):
 
 def _image_data(default_channels: int):
     def make(seed: int, options: Dict[str, Any]) -> ProblemData:
-        # Imported here: the loaders pull in scikit-learn, which `optbench list` needs not.
-        from bench.problems import datasets
-
         # 0 in the suite means "all of it".
         sizes = {"train_size": options["train_size"] or None, "test_size": options["test_size"] or None}
         if options["data"] == "digits":
