@@ -41,6 +41,7 @@ def best_per_problem(records: List[TrialRecord]) -> List[Dict[str, Any]]:
             "reached": len(reached),
             "time_to_target_s": _median(reached),
             "unstable": sum(r.stability is Stability.UNSTABLE for r in group),
+            "judged": sum(r.stability is not Stability.UNKNOWN for r in group),
         })  # fmt: skip
     return out
 
@@ -59,7 +60,9 @@ def render(records: List[TrialRecord]) -> str:
         if not row["reached"]:
             reached = "0/{} never".format(row["seeds"])
         metric = "{} {}".format(row["metric_name"], _fmt(row["final_metric"], ".4g"))
-        timing = "{}/{} unstable".format(row["unstable"], row["seeds"]) if row["unstable"] else "stable"
+        timing = "stable" if row["judged"] == row["seeds"] else "unjudged" if not row["judged"] else "partly judged"
+        if row["unstable"]:
+            timing = "{}/{} unstable".format(row["unstable"], row["seeds"])
         table.append((
             row["problem"], row["optimizer"], _fmt(row["lr"], "g"), row["activation"],
             str(row["batch"]), _fmt(row["final_loss"]), metric, reached, timing,

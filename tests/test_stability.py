@@ -12,13 +12,13 @@ from bench.record import Stability
 
 
 def test_steady_steps_summing_to_their_count_are_stable():
-    median, iqr = stability.step_time_summary([0.010, 0.011, 0.009, 0.010] * 5)
+    median, iqr = stability.step_time_summary([0.010, 0.011, 0.009, 0.010] * 15)
     assert median == pytest.approx(0.010) and iqr == pytest.approx(0.001)
-    assert stability.judge(median, iqr, 20, 20 * 0.0102) == (Stability.STABLE, None)
+    assert stability.judge(median, iqr, 60, 60 * 0.0102) == (Stability.STABLE, None)
 
 
 def test_widely_spread_steps_are_unstable_and_the_reason_says_by_how_much():
-    times = [0.010] * 10 + [0.020] * 10  # IQR 0.010 over a median of 0.015: 67%
+    times = [0.010] * 30 + [0.020] * 30  # IQR 0.010 over a median of 0.015: 67%
     median, iqr = stability.step_time_summary(times)
     verdict, reason = stability.judge(median, iqr, len(times), sum(times))
     assert verdict is Stability.UNSTABLE
@@ -35,7 +35,8 @@ def test_a_steady_median_with_long_stalls_is_unstable_through_its_sum():
 
 
 def test_too_few_steps_cannot_be_judged():
-    assert stability.judge(0.01, 0.0, 9, 0.09)[0] is Stability.UNKNOWN
+    assert stability.judge(0.01, 0.0, 49, 0.49)[0] is Stability.UNKNOWN
+    assert stability.judge(0.01, 0.0, 50, 0.50)[0] is Stability.STABLE
     assert stability.judge(None, None, 0, 0.0)[0] is Stability.UNKNOWN
     assert stability.step_time_summary([]) == (None, None)
     assert stability.step_time_summary([1.0, 2.0, 3.0])[1] is None  # no IQR under 4 samples
@@ -54,12 +55,12 @@ def test_the_trainer_judges_its_own_step_times_and_records_the_verdict(monkeypat
         return Stability.UNSTABLE, "judged"
 
     monkeypatch.setattr(trainer, "judge", judge)
-    trial = spec(steps=40, eval_every=20)
+    trial = spec(steps=60, eval_every=20)
     outcome = trainer.run_trial(
         trial, PROBLEMS["linear"], PROBLEMS["linear"].make_data(trial.seed, {})
     ).outcome
     # Judged once, on the trial's own step-time summary and its training time.
-    assert asked == [(outcome.step_time_median_s, outcome.step_time_iqr_s, 40, outcome.train_time_s)]
+    assert asked == [(outcome.step_time_median_s, outcome.step_time_iqr_s, 60, outcome.train_time_s)]
     assert outcome.stability is Stability.UNSTABLE and outcome.stability_reason == "judged"
 
 
