@@ -50,6 +50,15 @@ def _fmt(value: Optional[float], spec: str = ".3g") -> str:
     return "-" if value is None else format(value, spec)
 
 
+def _timing(row: Dict[str, Any]) -> str:
+    """The winner's stability verdicts over its seeds, in a word or two."""
+    if row["unstable"]:
+        return "{}/{} unstable".format(row["unstable"], row["seeds"])
+    if row["judged"] == row["seeds"]:
+        return "stable"
+    return "unjudged" if not row["judged"] else "partly judged"  # trials too short to judge
+
+
 def render(records: List[TrialRecord]) -> str:
     rows = best_per_problem(records)
     header = ("problem", "best optimizer", "lr", "activation", "batch", "final loss", "metric", "to target",
@@ -60,12 +69,9 @@ def render(records: List[TrialRecord]) -> str:
         if not row["reached"]:
             reached = "0/{} never".format(row["seeds"])
         metric = "{} {}".format(row["metric_name"], _fmt(row["final_metric"], ".4g"))
-        timing = "stable" if row["judged"] == row["seeds"] else "unjudged" if not row["judged"] else "partly judged"
-        if row["unstable"]:
-            timing = "{}/{} unstable".format(row["unstable"], row["seeds"])
         table.append((
             row["problem"], row["optimizer"], _fmt(row["lr"], "g"), row["activation"],
-            str(row["batch"]), _fmt(row["final_loss"]), metric, reached, timing,
+            str(row["batch"]), _fmt(row["final_loss"]), metric, reached, _timing(row),
         ))  # fmt: skip
     widths = [max(len(str(line[i])) for line in table) for i in range(len(header))]
     lines = ["  ".join(str(c).ljust(w) for c, w in zip(line, widths)).rstrip() for line in table]
