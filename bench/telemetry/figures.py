@@ -161,6 +161,9 @@ def trial_figures(
     gaps = store.gaps()
     out = {
         "window_s": t1 - t0,
+        # On telemetry.csv's clock: where this trial lies among the run's samples.
+        "window_start_s": t0,
+        "window_end_s": t1,
         "sources": [s.name for s in sources],
         "samples": {s.name: store.sample_count(s.name, t0, t1) for s in sources},
         "energy_j": None,
