@@ -8,7 +8,8 @@ TELEMETRY_COLUMNS. curves: trial_id, step, time_s, loss, eval_loss, metric. Runs
 schema version load, upgraded to this one.
 """
 
-from typing import Tuple
+import os
+from typing import Sequence, Tuple
 
 from bench import ranking, store
 from bench.analysis import require_pandas
@@ -52,3 +53,37 @@ def load(run_dir: str) -> Tuple["pandas.DataFrame", "pandas.DataFrame"]:  # noqa
     for column in ("time_s", "loss", "eval_loss", "metric"):
         curves[column] = pd.to_numeric(curves[column])  # empty cells become NaN
     return trials, curves
+
+
+TELEMETRY_CSV = "telemetry.csv"
+
+
+def load_telemetry(run_dir: str) -> "pandas.DataFrame":  # noqa: F821
+    """The run's telemetry samples (time_s, source, name, value); empty where it had none.
+
+    ``time_s`` is on the clock of each trial's ``telemetry.window_start_s``/``window_end_s``."""
+    pd = require_pandas()
+    path = os.path.join(run_dir, TELEMETRY_CSV)
+    columns = ["time_s", "source", "name", "value"]
+    if not os.path.exists(path) or os.path.getsize(path) == 0:
+        return pd.DataFrame(
+            {c: pd.Series(dtype="float64" if c in ("time_s", "value") else "object") for c in columns}
+        )
+    frame = pd.read_csv(path, usecols=columns)
+    for column in ("time_s", "value"):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce")
+    return frame
+
+
+def load_runs(run_dirs: Sequence[str]) -> Tuple["pandas.DataFrame", "pandas.DataFrame"]:  # noqa: F821
+    """(trials, curves) of several runs in one pair of frames, each row with its ``run``
+    (suite/run-id as the manifest names it)."""
+    pd = require_pandas()
+    trials, curves = [], []
+    for run_dir in run_dirs:
+        manifest = store.read_manifest(run_dir)
+        run = "{}/{}".format(manifest.get("suite"), manifest.get("run_id") or os.path.basename(run_dir))
+        one, its_curves = load(run_dir)
+        trials.append(one.assign(run=run))
+        curves.append(its_curves.assign(run=run))
+    return pd.concat(trials, ignore_index=True), pd.concat(curves, ignore_index=True)
