@@ -19,8 +19,10 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install -q -e ".[report,test,jetson]"
 	touch $@
 
+# Ends with the report of the run it made: results/<suite>/ names the suite's latest run.
 run: $(BIN)/.installed
 	$(BIN)/optbench run $(SUITE)
+	$(BIN)/optbench report results/$(notdir $(basename $(SUITE)))
 
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest -q
@@ -28,8 +30,9 @@ test: $(BIN)/.installed
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	# The device half (everything `optbench run` imports) must stay Python 3.6 syntax.
-	$(BIN)/vermin -t=3.6- --no-tips --violations --backport dataclasses --exclude-regex 'bench/analysis/.*' bench
+	# The device half (everything `optbench run` imports) must stay Python 3.6 syntax;
+	# the analysis half (analysis/, report/, their commands) needs Python 3.8 and pandas.
+	$(BIN)/vermin -t=3.6- --no-tips --violations --backport dataclasses --exclude-regex 'bench/(analysis|report)/.*|bench/analysis_commands.py' bench
 
 # The built wheel in a fresh venv outside the checkout: `optbench run smoke` by name, elsewhere.
 wheel:

@@ -1,4 +1,4 @@
-"""The command line: `optbench run | plan | list | show` (also `python -m bench`).
+"""The command line: `optbench run | plan | list | show | report` (also `python -m bench`).
 
 Exit codes: 0 done (failed trials are data, not a failed run); 2 bad input (a suite,
 a device, a data set or a results directory that cannot be used); 130 interrupted.
@@ -58,6 +58,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     show.add_argument("run_dir", help="results/<suite>/<run-id>")
     show.add_argument("--all", action="store_true", help="every configuration, not just the best per problem")
+
+    report = commands.add_parser(
+        "report",
+        help="write the comparison report of a run: HTML, Markdown, CSV, figures (needs optbench[report])",
+    )
+    report.add_argument("run_dir", help="results/<suite>/<run-id>, or results/<suite> for its latest run")
+    report.add_argument("--out", help="where to write it (default: reports/<suite>/<run-id>)")
+    report.add_argument(
+        "--baseline", metavar="RUN_DIR", help="a run to compare with: its curves dashed, ratios to it"
+    )
     return parser
 
 
@@ -82,9 +92,13 @@ def main(argv: Optional[List[str]] = None) -> int:
 
             return plan_command(args.suite, args.results, args.trials)
         if args.command == "show":
-            from bench.commands import show_command
+            from bench.analysis_commands import show_command
 
             return show_command(args.run_dir, args.all)
+        if args.command == "report":
+            from bench.analysis_commands import report_command
+
+            return report_command(args.run_dir, args.out, args.baseline)
         from bench.commands import run_command
 
         return run_command(args)

@@ -19,7 +19,7 @@ from bench.validation import SuiteError
 
 # The analysis half's libraries, and scikit-learn (which pulls in scipy, and pandas when
 # installed): seconds and ~100 MB on a 4 GB Jetson, so `optbench run` must load none of them.
-HEAVY = ("pandas", "scipy", "sklearn", "seaborn", "matplotlib", "bench.analysis")
+HEAVY = ("pandas", "scipy", "sklearn", "seaborn", "matplotlib", "jinja2", "bench.analysis", "bench.report")
 
 TINY_LENET = """\
 problems:

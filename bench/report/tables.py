@@ -1,0 +1,228 @@
+"""The report's tables: raw values for tables/*.csv, and how the page shows them.
+
+Each table is a DataFrame of raw values (what the CSV holds, every number traceable to the
+trial records) plus the columns the page shows, each with its format. Formatting happens
+once, here; the Markdown and the HTML print the same strings.
+"""
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from bench.analysis import choice, paired, summary
+from bench.report.data import ReportData
+
+
+@dataclass(frozen=True)
+class Column:
+    key: Optional[str]  # the frame's column; None: ``format`` reads the whole row
+    label: str  # the header shown
+    format: Callable[[Any], str] = str
+
+    @property
+    def numeric(self) -> bool:
+        return self.format is not text
+
+    def show(self, record: Dict[str, Any]) -> str:
+        return self.format(record if self.key is None else record.get(self.key))
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str  # tables/<name>.csv
+    title: str
+    section: str  # a problem's name, "overview" or "appendix"
+    frame: Any  # pandas DataFrame of raw values
+    columns: Tuple[Column, ...]
+    note: str = ""
+
+    def header(self) -> List[str]:
+        return [c.label for c in self.columns]
+
+    def rows(self) -> List[List[str]]:
+        records = self.frame.to_dict("records")
+        return [[c.show(record) for c in self.columns] for record in records]
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def number(spec: str = ".4g", suffix: str = "") -> Callable[[Any], str]:
+    def fmt(value: Any) -> str:
+        if _missing(value):
+            return "–"
+        if isinstance(value, float) and math.isinf(value):
+            return "∞"
+        return format(value, spec) + suffix
+
+    return fmt
+
+
+def share(value: Any) -> str:
+    return "–" if _missing(value) else f"{value:.0%}"
+
+
+def text(value: Any) -> str:
+    return "–" if _missing(value) else str(value)
+
+
+def lr(value: Any) -> str:
+    return "–" if _missing(value) else format(value, "g")
+
+
+def with_iqr(median_key: str, iqr_key: str, spec: str = ".4g"):
+    """A derived display column: 'median (IQR x)'."""
+
+    def fmt(record: Any) -> str:
+        median, iqr = record.get(median_key), record.get(iqr_key)
+        if _missing(median):
+            return "–"
+        return f"{median:{spec}}" + ("" if _missing(iqr) else f" (IQR {iqr:{spec}})")
+
+    return fmt
+
+
+SECONDS = number(".3g", " s")
+JOULES = number(".3g", " J")
+
+
+QUALITY = (
+    Column(None, "final loss, median (IQR)", with_iqr("final_loss_median", "final_loss_iqr")),
+    Column(None, "metric, median (IQR)", with_iqr("final_metric_median", "final_metric_iqr")),
+)
+
+
+def winners(data: ReportData) -> Table:
+    """Per problem: the best configuration, and how sure the comparison with the next best
+    optimizer is."""
+    frame = summary.best_per_problem(data.trials)
+    verdicts = paired.compare_optimizers(data.trials)
+    frame["verdict"] = [_runner_up_verdict(verdicts, problem) for problem in frame["problem"]]
+    columns = (
+        Column("problem", "problem", text),
+        Column("optimizer", "best optimizer", text),
+        Column("lr", "lr", lr),
+        Column("activation", "activation", text),
+        Column("batch", "batch", text),
+        Column("seeds", "seeds", text),
+    )
+    columns += QUALITY
+    columns += (
+        Column("reached_share", "reached target", share),
+        Column("time_to_target_median_s", "time to target", SECONDS),
+        Column("unstable_share", "unstable timing", share),
+        Column("verdict", "against the next optimizer", text),
+    )
+    if frame["energy_to_target_median_j"].notna().any():
+        columns = (
+            columns[:-1] + (Column("energy_to_target_median_j", "energy to target", JOULES),) + columns[-1:]
+        )
+    columns += _baseline_columns(data, frame)
+    return Table("summary", "Best configuration per problem", "overview", frame, columns)
+
+
+def _runner_up_verdict(verdicts, problem: str) -> str:
+    """The winner against the best of the other optimizers: the closest call."""
+    rows = verdicts[(verdicts["problem"] == problem) & (verdicts["optimizer"] != verdicts["winner"])]
+    if rows.empty:
+        return "only one optimizer ran"
+    return str(rows.iloc[0]["verdict"])
+
+
+def _baseline_columns(data: ReportData, frame) -> Tuple[Column, ...]:
+    """With --baseline: this run's medians over the baseline's, for the same configuration."""
+    if data.baseline is None:
+        return ()
+    base = summary.per_configuration(data.baseline.trials).set_index(["problem", "configuration"])
+    for key in ("final_loss_median", "time_to_target_median_s", "step_time_median_s"):
+        ratios = []
+        for problem, configuration, value in zip(frame["problem"], frame["configuration"], frame[key]):
+            old = base[key].get((problem, configuration)) if (problem, configuration) in base.index else None
+            ratios.append(value / old if not _missing(old) and old and not _missing(value) else float("nan"))
+        frame[key + "_vs_baseline"] = ratios
+    return (
+        Column("final_loss_median_vs_baseline", "loss vs baseline", number(".3g", "×")),
+        Column("time_to_target_median_s_vs_baseline", "time to target vs baseline", number(".3g", "×")),
+        Column("step_time_median_s_vs_baseline", "step time vs baseline", number(".3g", "×")),
+    )
+
+
+def optimizers(data: ReportData, problem: str) -> Table:
+    """One problem: each optimizer at its best configuration, against the problem's winner."""
+    table = summary.per_configuration(data.trials)
+    best = choice.best_per_optimizer(data.trials)
+    best = best[best["problem"] == problem]
+    keys = set(zip(best["problem"], best["configuration"]))
+    frame = table[[(p, c) in keys for p, c in zip(table["problem"], table["configuration"])]].copy()
+    verdicts = paired.compare_optimizers(data.trials)
+    verdicts = verdicts[verdicts["problem"] == problem].set_index("optimizer")["verdict"]
+    frame["verdict"] = [verdicts.get(o, "") for o in frame["optimizer"]]
+    order = {c: i for i, c in enumerate(best["configuration"])}
+    frame = frame.sort_values("configuration", key=lambda s: s.map(order)).reset_index(drop=True)
+    columns = (
+        Column("optimizer", "optimizer", text),
+        Column("lr", "best lr", lr),
+        Column("activation", "activation", text),
+        Column("batch", "batch", text),
+        Column("seeds", "seeds", text),
+    )
+    columns += QUALITY
+    columns += (
+        Column("reached_share", "reached target", share),
+        Column("time_to_target_median_s", "time to target", SECONDS),
+        Column("step_time_median_s", "step time", number(".3g", " s")),
+        Column("diverged_share", "diverged", share),
+        Column("unstable_share", "unstable timing", share),
+        Column("verdict", "against the winner", text),
+    )
+    return Table(f"optimizers-{problem}", f"{problem}: each optimizer at its best learning rate", problem, frame,
+                 columns)  # fmt: skip
+
+
+TRIAL_COLUMNS = (
+    Column("trial_id", "trial", text),
+    Column("problem", "problem", text),
+    Column("optimizer", "optimizer", text),
+    Column("lr", "lr", lr),
+    Column("activation", "activation", text),
+    Column("batch", "batch", text),
+    Column("dropout", "dropout", text),
+    Column("batch_norm", "bn", text),
+    Column("device", "device", text),
+    Column("threads", "threads", text),
+    Column("seed_index", "seed", text),
+    Column("status", "status", text),
+    Column("final_loss", "final loss", number()),
+    Column("final_metric", "metric", number()),
+    Column("steps_to_target", "steps to target", number("d")),
+    Column("time_to_target_s", "time to target", SECONDS),
+    Column("train_time_s", "train time", SECONDS),
+    Column("step_time_median_s", "step time", SECONDS),
+    Column("stability", "timing", text),
+    Column("reason", "reason", text),
+)
+
+
+def trials(data: ReportData) -> Table:
+    """Every trial, as recorded (the appendix)."""
+    frame = data.trials[[c.key for c in TRIAL_COLUMNS if c.key in data.trials]].copy()
+    return Table("trials", "Every trial", "appendix", frame, TRIAL_COLUMNS)
+
+
+def all_tables(data: ReportData, problems: List[str]) -> List[Table]:
+    tables = [winners(data)]
+    tables += [optimizers(data, problem) for problem in problems]
+    tables.append(trials(data))
+    return tables
+
+
+def status_counts(data: ReportData) -> List[Tuple[str, int]]:
+    counts = data.trials["status"].value_counts()
+    return [(str(status), int(n)) for status, n in counts.items()]
+
+
+def problems_in(data: ReportData) -> List[str]:
+    """The problems that ran, in the order the run recorded them."""
+    ran = data.trials[data.trials["status"] != "skipped"]
+    return list(dict.fromkeys(ran["problem"]))

@@ -1,0 +1,106 @@
+"""The HTML report in a real browser: Debian's chromium, headless, from file://.
+
+The page is opened as a user would open it off a USB stick. A copy of it with a probe script
+at the top of <head> reports what the browser saw: script errors, images that did not load
+(naturalWidth 0), the sections, and whether the appendix's filter works. A screenshot of the
+page itself is saved under test-artifacts/ for a person to look at.
+"""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+from conftest import ROOT, golden_run
+
+pytest.importorskip("seaborn", reason="the report needs optbench[report]")
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        CHROMIUM is None, reason="needs Debian's chromium (apt-get install chromium); .ci/run installs it"
+    ),
+]
+ARTIFACTS = os.path.join(ROOT, "test-artifacts")
+
+PROBE = """<script>
+window.__errors = [];
+window.addEventListener("error", function (e) {
+  window.__errors.push(e.message || ("failed to load " + (e.target && (e.target.src || e.target.href))));
+}, true);
+var __consoleError = console.error;
+console.error = function () { window.__errors.push(Array.prototype.join.call(arguments, " ")); __consoleError.apply(console, arguments); };
+window.addEventListener("load", function () {
+  var images = Array.prototype.slice.call(document.images);
+  var rows = function () {
+    return Array.prototype.filter.call(document.querySelectorAll("#appendix tbody tr"),
+      function (r) { return r.style.display !== "none"; }).length;
+  };
+  var before = rows();
+  var filter = document.getElementById("trial-filter");
+  filter.value = "diverged";
+  filter.dispatchEvent(new Event("input"));
+  var probe = {
+    images: images.length,
+    broken: images.filter(function (i) { return !(i.complete && i.naturalWidth > 0); }).map(function (i) { return i.alt; }),
+    sections: Array.prototype.map.call(document.querySelectorAll("section[id]"), function (s) { return s.id; }),
+    errors: window.__errors, rows: before, filtered: rows(), title: document.title
+  };
+  var pre = document.createElement("pre");
+  pre.id = "probe";
+  pre.textContent = JSON.stringify(probe);
+  document.body.appendChild(pre);
+});
+</script>"""
+
+
+def chromium(*args, timeout=120):
+    return subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--enable-logging=stderr",
+         "--v=0", "--virtual-time-budget=5000"] + list(args),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=timeout,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    from bench.report.build import build_report
+
+    out = str(tmp_path_factory.mktemp("report") / "golden")
+    return build_report(golden_run(2), out)
+
+
+def test_the_report_opens_from_file_with_every_image_loaded_and_no_errors(report):
+    with open(os.path.join(report, "index.html"), encoding="utf-8") as page:
+        html = page.read()
+    probed = os.path.join(report, "index.probe.html")
+    with open(probed, "w", encoding="utf-8") as page:
+        page.write(html.replace("<head>", "<head>" + PROBE, 1))
+    done = chromium("--dump-dom", "file://" + probed)
+    assert done.returncode == 0, done.stderr[-2000:]
+    match = re.search(r'<pre id="probe">(.*?)</pre>', done.stdout, re.S)
+    assert match, "the probe never ran: " + done.stderr[-2000:]
+    probe = json.loads(match.group(1).replace("&quot;", '"').replace("&amp;", "&"))
+    assert probe["errors"] == []
+    assert [line for line in done.stderr.splitlines() if ":CONSOLE" in line] == []  # the page logs nothing
+    assert probe["images"] >= 8 and probe["broken"] == []
+    assert probe["sections"][0] == "summary" and probe["sections"][-1] == "appendix"
+    for problem in ("linear", "linear-noisy", "curve", "lenet"):
+        assert "problem-" + problem in probe["sections"]
+    assert probe["rows"] == 24 and probe["filtered"] == 2  # the two diverged trials
+    assert probe["title"] == "optbench report: golden/schema2"
+
+
+def test_a_screenshot_of_the_report_is_kept_for_a_person_to_look_at(report):
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    shot = os.path.join(ARTIFACTS, "report-golden.png")
+    if os.path.exists(shot):
+        os.remove(shot)
+    done = chromium(
+        "--screenshot=" + shot, "--window-size=1280,2400", "file://" + os.path.join(report, "index.html")
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert os.path.getsize(shot) > 50_000  # a page with figures, not a blank one

@@ -1,0 +1,104 @@
+"""The report's files on committed results: the Markdown summary and the CSV tables are
+golden files, regenerated only on purpose (OPTBENCH_REGENERATE_GOLDEN=1 pytest ...); a
+schema-1 run renders; user text is escaped in HTML and Markdown; bad input is refused."""
+
+import os
+import shutil
+
+import pytest
+from conftest import GOLDEN, golden_run, run_cli
+
+pytest.importorskip("seaborn", reason="the report needs optbench[report]")
+
+from bench.report.build import build_report  # noqa: E402
+
+GOLDEN_REPORT = os.path.join(GOLDEN, "report-schema-2")
+REGENERATE = os.environ.get("OPTBENCH_REGENERATE_GOLDEN") == "1"
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    return build_report(golden_run(2), str(tmp_path_factory.mktemp("report") / "golden"))
+
+
+def golden_files():
+    files = ["report.md"]
+    tables = os.path.join(GOLDEN_REPORT, "tables")
+    if os.path.isdir(tables):
+        files += [os.path.join("tables", name) for name in sorted(os.listdir(tables))]
+    return files
+
+
+def test_the_markdown_and_the_csv_tables_match_the_golden_files(report):
+    if REGENERATE:
+        shutil.rmtree(GOLDEN_REPORT, ignore_errors=True)
+        os.makedirs(os.path.join(GOLDEN_REPORT, "tables"))
+        shutil.copy(os.path.join(report, "report.md"), GOLDEN_REPORT)
+        for name in os.listdir(os.path.join(report, "tables")):
+            shutil.copy(os.path.join(report, "tables", name), os.path.join(GOLDEN_REPORT, "tables"))
+    written = ["report.md"] + [
+        os.path.join("tables", n) for n in sorted(os.listdir(os.path.join(report, "tables")))
+    ]
+    assert written == golden_files(), "the report writes other files than the golden report holds"
+    for name in written:
+        with open(os.path.join(report, name), encoding="utf-8") as new, open(
+            os.path.join(GOLDEN_REPORT, name), encoding="utf-8"
+        ) as old:
+            assert new.read() == old.read(), f"{name} differs from tests/golden/report-schema-2/{name}"
+
+
+def test_the_report_holds_every_part_the_issue_names(report):
+    names = sorted(os.listdir(report))
+    assert names == ["figures", "index.html", "report.md", "tables"]
+    figures = os.listdir(os.path.join(report, "figures"))
+    assert figures and all(f.endswith((".svg", ".png")) for f in figures)
+    with open(os.path.join(report, "report.md"), encoding="utf-8") as md:
+        text = md.read()
+    for figure in figures:
+        assert f"(figures/{figure})" in text  # every figure is referenced beside the summary
+    with open(os.path.join(report, "index.html"), encoding="utf-8") as page:
+        html = page.read()
+    assert (
+        "http://" not in html.replace("http://www.w3.org", "") and "https://" not in html
+    )  # nothing to fetch
+    assert html.count("data:image/") == len(figures)  # each figure embedded
+
+
+def test_a_schema_1_run_renders(tmp_path):
+    out = build_report(golden_run(1), str(tmp_path / "v1"))
+    with open(os.path.join(out, "report.md"), encoding="utf-8") as md:
+        text = md.read()
+    assert "results schema 2 (written in 1)" in text
+    assert "## linear-noisy" in text
+
+
+def test_user_text_is_escaped_in_html_and_markdown(write_suite, tmp_path):
+    suite = write_suite(
+        'description: "<script>alert(1)</script> | *bold* [x](http://evil)"\n'
+        "problems: {linear: {steps: 5}}\noptimizers: {sgd: {lr: 0.1}}\n",
+        name="odd.yaml",
+    )
+    done = run_cli("run", suite, "--results", str(tmp_path / "results"))
+    assert done.returncode == 0, done.stderr
+    shown = run_cli("report", str(tmp_path / "results" / "odd"), "--out", str(tmp_path / "out"))
+    assert shown.returncode == 0, shown.stderr
+    with open(str(tmp_path / "out" / "index.html"), encoding="utf-8") as page:
+        html = page.read()
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    with open(str(tmp_path / "out" / "report.md"), encoding="utf-8") as md:
+        text = md.read()
+    assert r"\<script\>alert\(1\)\</script\> \| \*bold\* \[x\]\(http://evil\)" in text
+
+
+def test_bad_input_gets_a_clear_error_and_exit_2(tmp_path):
+    missing = run_cli("report", str(tmp_path / "nothing-here"))
+    assert missing.returncode == 2
+    assert "neither a run directory" in missing.stderr and "Traceback" not in missing.stderr
+    corrupt = tmp_path / "corrupt"
+    shutil.copytree(golden_run(2), str(corrupt))
+    with open(str(corrupt / "trials.jsonl"), "a") as trials:
+        trials.write('{"schema": 2, "trial_id": "x"}\n{"schema": 2}\n')
+    refused = run_cli("report", str(corrupt), "--out", str(tmp_path / "out"))
+    assert refused.returncode == 2
+    assert "trials.jsonl: line 25" in refused.stderr and "Traceback" not in refused.stderr
+    assert not os.path.exists(str(tmp_path / "out"))  # nothing half-written
