@@ -133,3 +133,18 @@ def best_per_optimizer(trials):
     ]
     problems = list(dict.fromkeys(trials["problem"]))
     return in_report_order(out, problems=problems)
+
+
+LABEL_AXES = ["activation", "batch", "dropout", "batch_norm", "hyper", "device", "implementation", "threads"]
+
+
+def varying_axes(trials, problem: str) -> List[str]:
+    """The axes besides optimizer and lr that the suite varied on this problem (ran trials)."""
+    ran = trials[(trials["problem"] == problem) & ~trials["status"].isin(ranking.NOT_RANKED)]
+    return [axis for axis in LABEL_AXES if ran[axis].astype(str).nunique() > 1]
+
+
+def setting_label(trials, configuration: str, axes: List[str]) -> str:
+    """'activation tanh, batch 32': a configuration's values on ``axes`` (empty for none)."""
+    row = trials.loc[trials["configuration"] == configuration].iloc[0]
+    return ", ".join(f"{axis} {row[axis]}" for axis in axes)
