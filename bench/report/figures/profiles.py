@@ -39,7 +39,7 @@ def plot_profile(frame, quantity: str = "time") -> Figure:
     ax.set_xlim(1.0, 4.0)
     ax.set_ylim(-0.03, 1.03)
     ax.set_xlabel(f"τ: within τ × the best optimizer's median {WORDS[quantity]} to target")
-    ax.set_ylabel(f"fraction of problems ({problems} in all)")
+    ax.set_ylabel("fraction of the {} problem{}".format(problems, "" if problems == 1 else "s"))
     ax.set_title("Performance profile: {} to target over {} problem{}".format(
         WORDS[quantity], problems, "" if problems == 1 else "s"))  # fmt: skip
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, title="optimizer")
