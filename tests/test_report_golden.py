@@ -87,7 +87,7 @@ def test_user_text_is_escaped_in_html_and_markdown(write_suite, tmp_path):
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     with open(str(tmp_path / "out" / "report.md"), encoding="utf-8") as md:
         text = md.read()
-    assert r"\<script\>alert\(1\)\</script\> \| \*bold\* \[x\]\(http://evil\)" in text
+    assert r"\<script\>alert(1)\</script\> \| \*bold\* \[x\](http://evil)" in text
 
 
 def test_bad_input_gets_a_clear_error_and_exit_2(tmp_path):

@@ -11,7 +11,9 @@ from bench.report.figures import OVERVIEW, FigureItem
 from bench.report.header import Facts
 from bench.report.tables import Table
 
-_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+# What makes inline Markdown of plain text: emphasis, code, links and images, raw HTML, table
+# cells. (A URL in user text may still be autolinked by GitHub: that is text, not markup.)
+_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
 
 
 def escape(text: str) -> str:

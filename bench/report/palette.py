@@ -4,12 +4,12 @@ from typing import Dict, Iterable, Tuple
 
 from bench import optimizers
 
-# seaborn's "colorblind" palette, in the order optimizers are declared: SGD and its momentum
-# variants get neighbouring hues apart from the adaptive methods'.
-_COLOURS = (
-    "#0173b2", "#de8f05", "#029e73", "#d55e00", "#cc78bc", "#ca9161", "#fbafe4", "#949494",
-    "#ece133", "#56b4e9",
-)  # fmt: skip
+# From seaborn's "colorblind" palette, one hue family per kind: SGD and its momentum variants
+# blues and green, the adaptive methods warm, Adam and AdamW neighbouring orange and red.
+_COLOURS = {
+    "sgd": "#0173b2", "momentum": "#56b4e9", "nesterov": "#029e73", "adagrad": "#ca9161",
+    "rmsprop": "#cc78bc", "adam": "#d55e00", "adamw": "#de8f05",
+}  # fmt: skip
 UNKNOWN = "#4d4d4d"
 
 ORDER = tuple(optimizers.OPTIMIZERS)  # sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw
@@ -17,10 +17,7 @@ ORDER = tuple(optimizers.OPTIMIZERS)  # sgd, momentum, nesterov, adagrad, rmspro
 
 def colour(optimizer: str) -> str:
     """The optimizer's colour; one not known to this optbench is dark grey."""
-    try:
-        return _COLOURS[ORDER.index(optimizer)]
-    except ValueError:
-        return UNKNOWN
+    return _COLOURS.get(optimizer, UNKNOWN)
 
 
 def colours(names: Iterable[str]) -> Dict[str, str]:

@@ -71,7 +71,7 @@ def lr(value: Any) -> str:
     return "–" if _missing(value) else format(value, "g")
 
 
-def with_iqr(median_key: str, iqr_key: str, spec: str = ".4g"):
+def with_iqr(median_key: str, iqr_key: str, spec: str = ".3g"):
     """A derived display column: 'median (IQR x)'."""
 
     def fmt(record: Any) -> str:
@@ -87,16 +87,28 @@ SECONDS = number(".3g", " s")
 JOULES = number(".3g", " J")
 
 
+def _metric(record: Dict[str, Any]) -> str:
+    shown = with_iqr("final_metric_median", "final_metric_iqr")(record)
+    return shown if shown == "–" else f"{record.get('metric_name')} {shown}"
+
+
 QUALITY = (
     Column(None, "final loss, median (IQR)", with_iqr("final_loss_median", "final_loss_iqr")),
-    Column(None, "metric, median (IQR)", with_iqr("final_metric_median", "final_metric_iqr")),
+    Column(None, "test metric, median (IQR)", _metric),
 )
+
+
+def _with_metric_names(frame, data: ReportData):
+    """The problem's metric name (mse, accuracy) beside its figures."""
+    names = data.trials.groupby("problem")["metric_name"].first()
+    frame["metric_name"] = frame["problem"].map(names)
+    return frame
 
 
 def winners(data: ReportData) -> Table:
     """Per problem: the best configuration, and how sure the comparison with the next best
     optimizer is."""
-    frame = summary.best_per_problem(data.trials)
+    frame = _with_metric_names(summary.best_per_problem(data.trials), data)
     verdicts = paired.compare_optimizers(data.trials)
     frame["verdict"] = [_runner_up_verdict(verdicts, problem) for problem in frame["problem"]]
     columns = (
@@ -157,7 +169,8 @@ def optimizers(data: ReportData, problem: str) -> Table:
     frame = table[[(p, c) in keys for p, c in zip(table["problem"], table["configuration"])]].copy()
     verdicts = paired.compare_optimizers(data.trials)
     verdicts = verdicts[verdicts["problem"] == problem].set_index("optimizer")["verdict"]
-    frame["verdict"] = [verdicts.get(o, "") for o in frame["optimizer"]]
+    frame["verdict"] = [verdicts.get(o, "the winner") for o in frame["optimizer"]]
+    frame = _with_metric_names(frame, data)
     order = {c: i for i, c in enumerate(best["configuration"])}
     frame = frame.sort_values("configuration", key=lambda s: s.map(order)).reset_index(drop=True)
     columns = (
@@ -195,7 +208,7 @@ TRIAL_COLUMNS = (
     Column("status", "status", text),
     Column("final_loss", "final loss", number()),
     Column("final_metric", "metric", number()),
-    Column("steps_to_target", "steps to target", number("d")),
+    Column("steps_to_target", "steps to target", number(".0f")),
     Column("time_to_target_s", "time to target", SECONDS),
     Column("train_time_s", "train time", SECONDS),
     Column("step_time_median_s", "step time", SECONDS),
