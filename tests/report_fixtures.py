@@ -2,7 +2,7 @@
 
 * ``rich_run``: a throwaway suite run through ``python -m bench run`` (about 15 s on two
   cores): linear and linear-noisy over 2-3 learning rates for sgd, momentum and adam (sgd
-  and momentum diverge at 0.01 on linear-noisy), curve over four activations x two rates,
+  and momentum diverge at 0.01 on linear-noisy), linear-multi, curve over four activations x two rates,
   LeNet over batch [32, full] x dropout [0, 0.25] x batch norm, three seeds; no telemetry.
 * ``powered_run``: the same trials rewritten through ``bench.store.RunWriter`` as a Jetson
   would have recorded them: each record's telemetry holds power, energy, temperatures, a
@@ -34,6 +34,7 @@ description: richer results for the report figures' tests
 problems:
   linear: {steps: 100, lr: {sgd: [0.01, 0.1, 0.5], momentum: [0.01, 0.1], adam: [0.01, 0.05, 0.2]}}
   linear-noisy: {steps: 60, lr: {sgd: [0.0001, 0.001, 0.01], momentum: [0.0001, 0.01], adam: [0.05, 0.5]}}
+  linear-multi: {steps: 60, lr: {sgd: [0.1, 0.5], adam: [0.05]}}
   curve: {activation: [none, relu, tanh, sigmoid], steps: 150, lr: {sgd: [0.05, 0.2], adam: [0.001, 0.01]}}
   lenet:
     batch: [32, full]
@@ -46,7 +47,7 @@ optimizers:
   sgd: {lr: 0.05}
   momentum: {lr: 0.01}
   adam: {lr: 0.01}
-exclude: [{optimizer: momentum, problem: [curve, lenet]}]
+exclude: [{optimizer: momentum, problem: [linear-multi, curve, lenet]}]
 budget: {steps: 60, eval_every: 10, log_every: 10, time_limit: 30}
 seeds: [0, 1, 2]
 telemetry: {sources: [none]}

@@ -37,9 +37,10 @@ def _close(items):
 
 def test_one_item_per_problem_in_its_section(items):
     assert [i.name for i in items] == [
-        "sensitivity-linear", "sensitivity-linear-noisy", "sensitivity-curve", "sensitivity-lenet",
+        "sensitivity-linear", "sensitivity-linear-noisy", "sensitivity-linear-multi", "sensitivity-curve",
+        "sensitivity-lenet",
     ]  # fmt: skip
-    assert [i.section for i in items] == ["linear", "linear-noisy", "curve", "lenet"]
+    assert [i.section for i in items] == ["linear", "linear-noisy", "linear-multi", "curve", "lenet"]
 
 
 def test_every_seed_a_point_near_its_rate_and_diverged_runs_as_x_at_the_top(items, rich):
