@@ -65,18 +65,20 @@ def plot_timeline(samples, windows, *, title: str, origin_s: Optional[float] = N
             names = list(peaks.index[:MAX_ZONES])
         for i, (source, name) in enumerate(names):
             one = series[(series["source"] == source) & (series["name"] == name)]
-            label = "{} {}".format(source, name.split(".", 1)[1])
+            label = "{} {} ({})".format(source, name.split(".", 1)[1], "W" if kind == "power" else "°C")
             # dark lines: the colours belong to the optimizers' shading, red to throttling
             ax.plot(one["time_s"] - origin, one["value"], color=("0.1", "0.45")[i // 4 % 2], linestyle=styles[i % len(styles)],
                     linewidth=0.8, label=label)[0].set_gid(f"{kind}-{source}-{name}")  # fmt: skip
         _shade(ax, windows, origin)
         ax.set_ylabel(labels[kind])
-        ax.legend(loc="upper left", fontsize=7, frameon=False, ncol=min(len(names), 3))
         ax.margins(x=0.01)
         ax.grid(alpha=0.25)
     axes[-1].set_xlabel("time since the run's first sample (s)")
-    handles = [
-        Patch(color=palette.colour(o), alpha=0.3, label=o) for o in palette.ordered(windows["optimizer"])
+    # one legend beside the panels: the traces fill them, so a legend inside would hide some
+    handles = [line for ax in axes for line in ax.get_lines() if not line.get_label().startswith("_")]
+    handles += [
+        Patch(color=palette.colour(o), alpha=0.3, label=f"{o} trials")
+        for o in palette.ordered(windows["optimizer"])
     ]
     throttled = int(windows["throttled"].sum())
     if throttled:
@@ -88,8 +90,6 @@ def plot_timeline(samples, windows, *, title: str, origin_s: Optional[float] = N
         loc="outside right upper",
         fontsize=8,
         frameon=False,
-        title="trials",
-        title_fontsize=8,
     )
     fig.suptitle(title)
     return fig
@@ -109,15 +109,25 @@ def _shade(ax, windows, origin: float) -> None:
         middles = (hot["start_s"] + hot["end_s"]) / 2 - origin
         ax.scatter(middles, [1.0] * len(hot), marker="v", s=22, color="red", transform=ax.get_xaxis_transform(),
                    clip_on=False, zorder=5).set_gid("throttled")  # fmt: skip
-    # the problems, in run order, named where each begins
-    previous = None
-    for row in windows.sort_values("start_s").itertuples():
-        if row.problem != previous:
-            ax.axvline(row.start_s - origin, color="0.4", linewidth=0.6, linestyle=":", zorder=1)
-            if ax.get_subplotspec().is_first_row():
-                ax.text(row.start_s - origin, 1.02, f" {row.problem}", transform=ax.get_xaxis_transform(),
-                        fontsize=7, color="0.3", va="bottom")  # fmt: skip
-            previous = row.problem
+    # the problems, in run order, named where each begins; a name that would run into the
+    # one before it goes a line higher
+    ordered = windows.sort_values("start_s")
+    if ordered.empty:
+        return
+    span = max(ordered["end_s"].max() - ordered["start_s"].min(), 1e-9)
+    previous, last_x, level = None, None, 0
+    for row in ordered.itertuples():
+        if row.problem == previous:
+            continue
+        x = row.start_s - origin
+        ax.axvline(x, color="0.4", linewidth=0.6, linestyle=":", zorder=1)
+        if ax.get_subplotspec().is_first_row():
+            crowded = last_x is not None and (x - last_x) / span < 0.012 * len(str(previous))
+            level = (level + 1) % 2 if crowded else 0
+            ax.text(x, 1.02 + 0.07 * level, f" {row.problem}", transform=ax.get_xaxis_transform(), fontsize=7,
+                    color="0.3", va="bottom")  # fmt: skip
+            last_x = x
+        previous = row.problem
 
 
 def build(data) -> List[FigureItem]:
