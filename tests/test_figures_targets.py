@@ -72,6 +72,20 @@ def test_seeds_as_points_median_over_those_that_reached_and_counts_in_the_labels
     )
 
 
+def test_failed_seeds_are_counted_in_the_label():
+    items = targets.build(rf.golden_data())
+    try:
+        (ax,) = rf.item(items, "targets-linear-noisy").figure.axes  # sgd diverged on both seeds
+        assert [t.get_text() for t in ax.get_xticklabels()] == [
+            "sgd\n0/2 reached, 2 failed",
+            "adam\n1/2 reached",
+        ]
+    finally:
+        for i in items:
+            if i.figure is not None:
+                plt.close(i.figure)
+
+
 def test_a_problem_no_seed_reached_is_a_note(items):
     lenet = rf.item(items, "targets-lenet")
     assert lenet.figure is None

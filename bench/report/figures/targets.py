@@ -31,7 +31,8 @@ def best_configurations(trials, by: Sequence[str] = ("optimizer",)) -> Dict[Tupl
 
 def target_points(trials, problem: str):
     """One row per seed of each optimizer's best configuration on ``problem``: optimizer,
-    seed_index, reached, time_to_target_s, energy_to_target_j, energy_measured."""
+    seed_index, reached, failed (diverged, or worse), time_to_target_s, energy_to_target_j,
+    energy_measured."""
     rows = trials[(trials["problem"] == problem) & (trials["status"] != "skipped")]
     chosen = set(best_configurations(rows).values())
     points = rows[rows["configuration"].isin(chosen)]
@@ -39,6 +40,7 @@ def target_points(trials, problem: str):
         "optimizer": points["optimizer"],
         "seed_index": points["seed_index"],
         "reached": points["steps_to_target"].notna(),
+        "failed": ~points["status"].isin(ranking.SCORED),
         "time_to_target_s": points["time_to_target_s"],
         "energy_to_target_j": points["energy_to_target_j"],
         "energy_measured": points["energy_train_j"].notna(),
@@ -101,8 +103,8 @@ def plot_targets(points, *, title: str, energy: bool) -> Figure:
 
 def _tick(points, optimizer: str) -> str:
     mine = points[points["optimizer"] == optimizer]
-    reached = int(mine["reached"].sum())
-    return f"{optimizer}\n{reached}/{len(mine)} reached"
+    reached, failed = int(mine["reached"].sum()), int(mine["failed"].sum())
+    return f"{optimizer}\n{reached}/{len(mine)} reached" + (f", {failed} failed" if failed else "")
 
 
 def build(data) -> List[FigureItem]:
