@@ -133,9 +133,9 @@ def plot_sensitivity(points, medians, *, title: str, ylabel: str, log_y: bool) -
                            linewidths=0).set_gid(f"seeds-{optimizer}")  # fmt: skip
             line = medians[(medians["panel"] == panel) & (medians["optimizer"] == optimizer)]
             if len(line):
-                ax.plot(line["lr"], line["value"], color=colour, linewidth=1.5, zorder=2)[0].set_gid(
-                    f"median-{optimizer}"
-                )
+                # a dash at each median, so an optimizer tried at one rate shows its median too
+                ax.plot(line["lr"], line["value"], color=colour, linewidth=1.5, marker="_", markersize=14,
+                        markeredgewidth=2, zorder=2)[0].set_gid(f"median-{optimizer}")  # fmt: skip
             bad = mine & points["failed"]
             if bad.any():
                 failed_total += int(bad.sum())
@@ -160,6 +160,7 @@ def plot_sensitivity(points, medians, *, title: str, ylabel: str, log_y: bool) -
         axes.flat[0].set_yscale("log")
     _headroom(axes.flat[0], log_y)
     handles = [Line2D([], [], color=palette.colour(o), marker="o", markersize=4, label=o) for o in optimizers]
+    handles.append(Line2D([], [], color="0.3", marker="_", markersize=10, label="median over seeds"))
     if failed_total:
         handles.append(
             Line2D(
