@@ -10,9 +10,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import report_fixtures as rf  # noqa: E402
 
+from bench.analysis import choice  # noqa: E402
 from bench.report import palette  # noqa: E402
 from bench.report.figures import OVERVIEW, learned  # noqa: E402
-from bench.report.figures.targets import best_configurations  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -36,7 +36,7 @@ def test_each_seed_of_each_best_configuration_against_truth_and_optimum(rich):
         figure = rf.item(items, "learned-linear").figure
         (ax,) = figure.axes
         assert [t.get_text() for t in ax.get_xticklabels()] == ["w", "b"]
-        chosen = best_configurations(rich.trials)
+        chosen = {key: s.configuration for key, s in choice.best_configurations(rich.trials).items()}
         for optimizer in ("sgd", "momentum", "adam"):
             seeds = rich.trials[rich.trials["configuration"] == chosen["linear", optimizer]]
             (weights,) = rf.artists(figure, f"seeds-{optimizer}-w")
@@ -66,7 +66,7 @@ def test_a_multi_output_map_shows_every_weight_and_bias(rich):
         assert labels == [f"w[{i},{j}]" for i in range(1, 5) for j in range(1, 4)] + [
             f"b[{i}]" for i in range(1, 5)
         ]
-        chosen = best_configurations(rich.trials)
+        chosen = {key: s.configuration for key, s in choice.best_configurations(rich.trials).items()}
         seeds = rich.trials[rich.trials["configuration"] == chosen["linear-multi", "adam"]]
         (points,) = rf.artists(figure, "seeds-adam-w[4,2]")
         assert sorted(points.get_offsets()[:, 1]) == sorted(s["weight"][3][1] for s in seeds["learned"])

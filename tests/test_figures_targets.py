@@ -10,8 +10,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import report_fixtures as rf  # noqa: E402
 
-from bench import ranking  # noqa: E402
-from bench.analysis import summary  # noqa: E402
+from bench import ranking
+from bench.analysis import (
+    choice,  # noqa: E402
+    summary,  # noqa: E402
+)
 from bench.report import palette  # noqa: E402
 from bench.report.figures import targets  # noqa: E402
 
@@ -32,7 +35,7 @@ def items(powered):
 
 def test_best_configuration_per_optimizer_is_the_rankings_choice(powered):
     trials = powered.trials
-    chosen = targets.best_configurations(trials)
+    chosen = {key: s.configuration for key, s in choice.best_configurations(trials).items()}
     for (problem, optimizer), configuration in chosen.items():
         mine = trials[(trials["problem"] == problem) & (trials["optimizer"] == optimizer)]
         standings = ranking.rank(mine.to_dict("records"))[problem]
@@ -48,7 +51,7 @@ def test_seeds_as_points_median_over_those_that_reached_and_counts_in_the_labels
     assert time_ax.get_ylabel() == "training time to target (s)"
     assert energy_ax.get_ylabel() == "energy to target (J)"
     trials = powered.trials
-    chosen = targets.best_configurations(trials)
+    chosen = {key: s.configuration for key, s in choice.best_configurations(trials).items()}
     labels = [t.get_text() for t in time_ax.get_xticklabels()]
     for optimizer in ("sgd", "momentum", "adam"):
         seeds = trials[trials["configuration"] == chosen["linear", optimizer]]

@@ -15,7 +15,7 @@ target is an accuracy (lower is better either way); infinity where most seeds fa
 """
 
 import json
-from typing import Dict, List, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 from bench import optimizers, ranking
 from bench.analysis import require_pandas, summary
@@ -105,12 +105,14 @@ def best_learning_rates(trials):
     return in_report_order(pd.DataFrame(rows, columns=BEST_LR_COLUMNS), by=SETTING_COLUMNS)
 
 
-def best_configurations(trials) -> Dict[Tuple[str, str], ranking.Standing]:
-    """(problem, optimizer) -> the standing of that optimizer's best configuration."""
-    chosen = {}  # type: Dict[Tuple[str, str], ranking.Standing]
+def best_configurations(trials, by: Sequence[str] = ("optimizer",)) -> Dict[Tuple, ranking.Standing]:
+    """(problem, *the configuration's values of ``by``) -> the standing of that group's best
+    configuration: per optimizer by default, or per (optimizer, activation) and so on."""
+    chosen = {}  # type: Dict[Tuple, ranking.Standing]
     for problem, standings in ranked(trials).items():
         for standing in standings:
-            chosen.setdefault((problem, optimizer_of(standing.configuration)), standing)
+            config = json.loads(standing.configuration)
+            chosen.setdefault((problem,) + tuple(config[column] for column in by), standing)
     return chosen
 
 

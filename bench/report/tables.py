@@ -111,12 +111,13 @@ def winners(data: ReportData) -> Table:
     frame = _with_metric_names(summary.best_per_problem(data.trials), data)
     verdicts = paired.compare_optimizers(data.trials)
     frame["verdict"] = [_runner_up_verdict(verdicts, problem) for problem in frame["problem"]]
+    frame["setting"] = [
+        _setting(data, problem, configuration, with_optimizer=True)
+        for problem, configuration in zip(frame["problem"], frame["configuration"])
+    ]
     columns = (
         Column("problem", "problem", text),
-        Column("optimizer", "best optimizer", text),
-        Column("lr", "lr", lr),
-        Column("activation", "activation", text),
-        Column("batch", "batch", text),
+        Column("setting", "best configuration", text),
         Column("seeds", "seeds", text),
     )
     columns += QUALITY
@@ -132,6 +133,16 @@ def winners(data: ReportData) -> Table:
         )
     columns += _baseline_columns(data, frame)
     return Table("summary", "Best configuration per problem", "overview", frame, columns)
+
+
+def _setting(data: ReportData, problem: str, configuration: str, with_optimizer: bool) -> str:
+    """'adam, lr 0.002, activation relu': what sets a configuration apart on its problem (the
+    axes the suite varied there), for a reader; the CSV keeps every axis in its own column."""
+    label = choice.setting_label(data.trials, configuration, choice.varying_axes(data.trials, problem))
+    if not with_optimizer:
+        return label or "–"
+    row = data.trials.loc[data.trials["configuration"] == configuration].iloc[0]
+    return ", ".join(part for part in (f"{row['optimizer']}, lr {row['lr']:g}", label) if part)
 
 
 def _runner_up_verdict(verdicts, problem: str) -> str:
@@ -162,22 +173,16 @@ def _baseline_columns(data: ReportData, frame) -> Tuple[Column, ...]:
 
 def optimizers(data: ReportData, problem: str) -> Table:
     """One problem: each optimizer at its best configuration, against the problem's winner."""
-    table = summary.per_configuration(data.trials)
     best = choice.best_per_optimizer(data.trials)
-    best = best[best["problem"] == problem]
-    keys = set(zip(best["problem"], best["configuration"]))
-    frame = table[[(p, c) in keys for p, c in zip(table["problem"], table["configuration"])]].copy()
+    frame = _with_metric_names(best[best["problem"] == problem].reset_index(drop=True), data)
     verdicts = paired.compare_optimizers(data.trials)
     verdicts = verdicts[verdicts["problem"] == problem].set_index("optimizer")["verdict"]
     frame["verdict"] = [verdicts.get(o, "the winner") for o in frame["optimizer"]]
-    frame = _with_metric_names(frame, data)
-    order = {c: i for i, c in enumerate(best["configuration"])}
-    frame = frame.sort_values("configuration", key=lambda s: s.map(order)).reset_index(drop=True)
+    frame["setting"] = [_setting(data, problem, c, with_optimizer=False) for c in frame["configuration"]]
     columns = (
         Column("optimizer", "optimizer", text),
         Column("lr", "best lr", lr),
-        Column("activation", "activation", text),
-        Column("batch", "batch", text),
+        Column("setting", "with", text),
         Column("seeds", "seeds", text),
     )
     columns += QUALITY

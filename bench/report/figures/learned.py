@@ -13,10 +13,9 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from bench import ranking
-from bench.analysis import require_pandas
+from bench.analysis import choice, require_pandas
 from bench.report import palette
 from bench.report.figures import OVERVIEW, FigureItem
-from bench.report.figures.targets import best_configurations
 
 SIZE = (8, 4.5)
 
@@ -40,7 +39,7 @@ def learned_points(trials, problem: str):
     optimizer, how many of those seeds diverged or failed (no point)."""
     pd = require_pandas()
     rows = trials[(trials["problem"] == problem) & (trials["status"] != "skipped")]
-    chosen = set(best_configurations(rows).values())
+    chosen = {standing.configuration for standing in choice.best_configurations(rows).values()}
     out, left_out = [], {}
     for row in rows[rows["configuration"].isin(chosen)].itertuples():
         learned = row.learned if isinstance(row.learned, dict) else None

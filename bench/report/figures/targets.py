@@ -6,27 +6,16 @@ a bar. Seeds that never reached it have no time to plot: the axis label counts t
 Energy only where the run measured it.
 """
 
-from typing import Dict, List, Sequence, Tuple
+from typing import List
 
 from matplotlib.figure import Figure
 
 from bench import ranking
-from bench.analysis import require_pandas
+from bench.analysis import choice, require_pandas
 from bench.report import palette
 from bench.report.figures import FigureItem
 
 SIZE = (8, 4.5)
-
-
-def best_configurations(trials, by: Sequence[str] = ("optimizer",)) -> Dict[Tuple, str]:
-    """(problem, *by) -> the winning configuration key among that group's trials, by
-    bench.ranking's rule (the same rule as everywhere else, applied within the group)."""
-    ran = trials[trials["status"] != "skipped"]
-    out = {}
-    for key, group in ran.groupby(["problem", *by], sort=False):
-        winners = ranking.best(group.to_dict("records"))
-        out[key] = winners[key[0]].configuration
-    return out
 
 
 def target_points(trials, problem: str):
@@ -34,7 +23,7 @@ def target_points(trials, problem: str):
     seed_index, reached, failed (diverged, or worse), time_to_target_s, energy_to_target_j,
     energy_measured."""
     rows = trials[(trials["problem"] == problem) & (trials["status"] != "skipped")]
-    chosen = set(best_configurations(rows).values())
+    chosen = {standing.configuration for standing in choice.best_configurations(rows).values()}
     points = rows[rows["configuration"].isin(chosen)]
     return require_pandas().DataFrame({
         "optimizer": points["optimizer"],
