@@ -6,7 +6,7 @@ optbench stays readable; they refuse only a version newer than their own, naming
 directories under tests/golden/ pin what each version looked like.
 """
 
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict
 
 from bench import stability
 from bench.record import SCHEMA_VERSION
@@ -67,19 +67,19 @@ def upgrade_manifest(manifest: Dict[str, Any]) -> Dict[str, Any]:
     return dict(_run_chain(manifest, MANIFEST_STEPS, "manifest"), written_schema=written)
 
 
-def upgrade_curve_times(
-    written_schema: int, rows: List[Dict[str, str]], train_time_s: Dict[str, float]
-) -> None:
-    """Version 1's curves counted time as the sum of step times, which falls short of the
-    training time by the loop's own work between steps; scale each trial's curve (in place)
-    so that it ends at the record's train_time_s, as version 2 measures it."""
+def curve_time_scales(
+    written_schema: int, last_time_s: Dict[str, float], train_time_s: Dict[str, float]
+) -> Dict[str, float]:
+    """Per trial, the factor that lifts its curve's ``time_s`` to this version (1 where none).
+
+    Version 1's curves counted time as the sum of step times, which falls short of the
+    training time by the loop's own work between steps; each version-1 curve is scaled so
+    that it ends at the record's train_time_s, as version 2 measures it. ``last_time_s`` is
+    each trial's last curve time as written."""
     if written_schema >= 2:
-        return
-    last = {}  # type: Dict[str, float]
-    for row in rows:
-        if row["time_s"]:
-            last[row["trial_id"]] = float(row["time_s"])
-    for row in rows:
-        end, total = last.get(row["trial_id"]), train_time_s.get(row["trial_id"])
-        if row["time_s"] and end and total:
-            row["time_s"] = repr(float(row["time_s"]) * total / end)
+        return {}
+    return {
+        trial: train_time_s[trial] / end
+        for trial, end in last_time_s.items()
+        if end and train_time_s.get(trial)
+    }

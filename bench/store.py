@@ -21,7 +21,7 @@ import warnings
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from bench.record import Status, TrialRecord
-from bench.record_upgrades import upgrade_curve_times, upgrade_manifest
+from bench.record_upgrades import curve_time_scales, upgrade_manifest
 
 MANIFEST = "manifest.json"
 TRIALS = "trials.jsonl"
@@ -97,7 +97,11 @@ def read_curves(run_dir: str) -> List[Dict[str, Any]]:
         return []
     with open(path, encoding="utf-8", newline="") as handle:
         rows = [row for row in csv.DictReader(handle) if row.get("trial_id") in train_time]
-    upgrade_curve_times(read_manifest(run_dir)["written_schema"], rows, train_time)
+    last = {row["trial_id"]: float(row["time_s"]) for row in rows if row["time_s"]}
+    scales = curve_time_scales(read_manifest(run_dir)["written_schema"], last, train_time)
+    for row in rows:
+        if row["time_s"] and row["trial_id"] in scales:
+            row["time_s"] = repr(float(row["time_s"]) * scales[row["trial_id"]])
     return rows
 
 

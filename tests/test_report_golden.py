@@ -102,3 +102,20 @@ def test_bad_input_gets_a_clear_error_and_exit_2(tmp_path):
     assert refused.returncode == 2
     assert "trials.jsonl: line 25" in refused.stderr and "Traceback" not in refused.stderr
     assert not os.path.exists(str(tmp_path / "out"))  # nothing half-written
+
+
+def test_a_baseline_adds_ratios_for_the_same_configurations(tmp_path):
+    import pandas as pd
+
+    same = build_report(golden_run(2), str(tmp_path / "same"), baseline_dir=golden_run(2))
+    summary = pd.read_csv(os.path.join(same, "tables", "summary.csv"))
+    ratios = summary[["final_loss_median_vs_baseline", "time_to_target_median_s_vs_baseline"]]
+    assert (summary["final_loss_median_vs_baseline"] == 1.0).all()
+    assert ratios["time_to_target_median_s_vs_baseline"].dropna().eq(1.0).all()
+    with open(os.path.join(same, "report.md"), encoding="utf-8") as md:
+        text = md.read()
+    assert "**baseline**: golden/schema2" in text and "| loss vs baseline |" in text
+    # Version 1 ran with torch's 2 threads, version 2 with 1: no configuration is the same.
+    other = build_report(golden_run(2), str(tmp_path / "other"), baseline_dir=golden_run(1))
+    with open(os.path.join(other, "report.md"), encoding="utf-8") as md:
+        assert "No best configuration here ran in the baseline (golden/schema1)" in md.read()

@@ -122,3 +122,18 @@ def test_a_record_of_a_newer_schema_is_refused_naming_the_version(tmp_path):
         store.StoreError, match=f"line 25: trial record has schema version {SCHEMA_VERSION + 1}, newer"
     ):
         store.read_trials(run_dir)
+
+
+@pytest.mark.parametrize("version", range(1, SCHEMA_VERSION + 1))
+def test_the_analysis_half_reads_the_same_curves_as_the_store(version):
+    pytest.importorskip("pandas", reason="the analysis half needs pandas (optbench[report])")
+    from bench.analysis import load
+
+    _, curves = load.load(golden_run(version))
+    rows = store.read_curves(golden_run(version))
+    assert len(curves) == len(rows)
+    for row, (trial_id, step, time_s) in zip(
+        rows, curves[["trial_id", "step", "time_s"]].itertuples(index=False)
+    ):
+        assert (row["trial_id"], int(row["step"])) == (trial_id, step)
+        assert float(row["time_s"]) == pytest.approx(time_s, rel=1e-12)

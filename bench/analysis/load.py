@@ -13,6 +13,7 @@ from typing import Sequence, Tuple
 
 from bench import ranking, store
 from bench.analysis import require_pandas
+from bench.record_upgrades import curve_time_scales
 
 # Per-trial telemetry figures lifted into columns (null where the machine could not measure them).
 TELEMETRY_COLUMNS = ("energy_train_j", "energy_to_target_j", "power_mean_w", "throttled")
@@ -31,9 +32,10 @@ CONFIG_COLUMNS = (
 def load(run_dir: str) -> Tuple["pandas.DataFrame", "pandas.DataFrame"]:  # noqa: F821
     """(trials, curves) of one run; refuses a schema version newer than this optbench."""
     pd = require_pandas()
-    store.read_manifest(run_dir)  # raises StoreError for an unknown schema or a corrupt file
+    manifest = store.read_manifest(run_dir)  # StoreError for a newer schema or a corrupt file
+    records = store.read_trials(run_dir)
     rows = []
-    for record in store.read_trials(run_dir):
+    for record in records:
         row = {k: v for k, v in record.to_json_dict().items() if k != "config"}
         row.update({k: record.config.get(k) for k in CONFIG_COLUMNS})
         row["batch"] = str(row["batch"])  # "full" and sizes in one column
@@ -47,12 +49,28 @@ def load(run_dir: str) -> Tuple["pandas.DataFrame", "pandas.DataFrame"]:  # noqa
     for column in NUMERIC_COLUMNS + TELEMETRY_COLUMNS[:3]:
         if column in trials:
             trials[column] = pd.to_numeric(trials[column])
-    curves = pd.DataFrame(store.read_curves(run_dir), columns=list(store.CURVE_COLUMNS))
-    for column in ("step",):
-        curves[column] = pd.to_numeric(curves[column]).astype("int64")
-    for column in ("time_s", "loss", "eval_loss", "metric"):
-        curves[column] = pd.to_numeric(curves[column])  # empty cells become NaN
-    return trials, curves
+    return trials, _curves(run_dir, manifest, records)
+
+
+def _curves(run_dir: str, manifest, records) -> "pandas.DataFrame":  # noqa: F821
+    """The curve rows of recorded trials, as bench.store.read_curves gives them but read by
+    pandas in one pass (a large run's curves are a million rows: dicts of text would take
+    seconds and gigabytes)."""
+    pd = require_pandas()
+    path = os.path.join(run_dir, store.CURVES)
+    columns = list(store.CURVE_COLUMNS)
+    if not os.path.exists(path):
+        return pd.DataFrame({c: pd.Series(dtype="int64" if c == "step" else "float64") for c in columns})
+    dtypes = {"trial_id": str, "step": "int64", "time_s": "float64", "loss": "float64", "eval_loss": "float64",
+              "metric": "float64"}  # fmt: skip
+    curves = pd.read_csv(path, usecols=columns, dtype=dtypes)[columns]
+    train_time = {r.trial_id: r.train_time_s for r in records}
+    curves = curves[curves["trial_id"].isin(train_time.keys())].reset_index(drop=True)
+    last = curves.dropna(subset=["time_s"]).groupby("trial_id")["time_s"].last().to_dict()
+    scales = curve_time_scales(manifest["written_schema"], last, train_time)
+    if scales:
+        curves["time_s"] = curves["time_s"] * curves["trial_id"].map(scales).fillna(1.0)
+    return curves
 
 
 TELEMETRY_CSV = "telemetry.csv"

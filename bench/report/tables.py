@@ -9,7 +9,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from bench.analysis import choice, paired, summary
+from bench.analysis import choice, paired, summary, tuning
 from bench.report.data import ReportData
 
 
@@ -132,7 +132,11 @@ def winners(data: ReportData) -> Table:
             columns[:-1] + (Column("energy_to_target_median_j", "energy to target", JOULES),) + columns[-1:]
         )
     columns += _baseline_columns(data, frame)
-    return Table("summary", "Best configuration per problem", "overview", frame, columns)
+    note = ""
+    if data.baseline is not None and frame["final_loss_median_vs_baseline"].isna().all():
+        note = (f"No best configuration here ran in the baseline ({data.baseline.label}): the ratios need the "
+                "same configuration (every axis, threads and budget included) in both runs.")  # fmt: skip
+    return Table("summary", "Best configuration per problem", "overview", frame, columns, note)
 
 
 def _setting(data: ReportData, problem: str, configuration: str, with_optimizer: bool) -> str:
@@ -198,6 +202,28 @@ def optimizers(data: ReportData, problem: str) -> Table:
                  columns)  # fmt: skip
 
 
+def tuning_cost(data: ReportData, problem: str) -> Table:
+    """One problem: what each optimizer's learning-rate sweep cost, beside its best cell."""
+    frame = tuning.tuning_cost(data.trials)
+    frame = frame[frame["problem"] == problem].reset_index(drop=True)
+    columns = (
+        Column("optimizer", "optimizer", text),
+        Column("lrs", "rates tried", text),
+        Column("sweep_train_time_s", "sweep: training time", SECONDS),
+        Column("sweep_wall_time_s", "sweep: wall time", SECONDS),
+        Column("best_train_time_s", "best cell: training time", SECONDS),
+        Column("sweep_to_best", "sweep / best", number(".3g", "×")),
+    )
+    if frame["sweep_energy_j"].notna().any():
+        columns += (
+            Column("sweep_energy_j", "sweep: energy", JOULES),
+            Column("best_energy_j", "best cell: energy", JOULES),
+        )
+    note = "Times summed over every rate and seed of the setting that holds each optimizer's best configuration, failed trials included: they were paid for."
+    return Table(f"tuning-cost-{problem}", f"{problem}: the cost of tuning the learning rate", problem, frame,
+                 columns, note)  # fmt: skip
+
+
 TRIAL_COLUMNS = (
     Column("trial_id", "trial", text),
     Column("problem", "problem", text),
@@ -230,7 +256,8 @@ def trials(data: ReportData) -> Table:
 
 def all_tables(data: ReportData, problems: List[str]) -> List[Table]:
     tables = [winners(data)]
-    tables += [optimizers(data, problem) for problem in problems]
+    for problem in problems:
+        tables += [optimizers(data, problem), tuning_cost(data, problem)]
     tables.append(trials(data))
     return tables
 
