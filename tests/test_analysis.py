@@ -48,3 +48,21 @@ def test_best_is_lowest_median_loss_or_highest_median_accuracy_ties_by_time():
     best = {row["problem"]: row for row in summary.best_per_problem(frame).to_dict("records")}
     assert best["linear"]["optimizer"] == "adam"  # median 0.4 against 0.6
     assert best["lenet"]["optimizer"] == "adam"  # same accuracy as sgd, reached sooner
+
+
+def test_several_runs_load_into_one_frame_with_a_run_column_and_telemetry_loads_with_its_dtypes():
+    from conftest import golden_run
+
+    from bench.analysis import load
+
+    trials, curves = load.load_runs([golden_run(1), golden_run(2)])
+    assert sorted(trials["run"].unique()) == ["golden/schema1", "golden/schema2"]
+    assert len(trials) == 48 and (trials.groupby("run").size() == 24).all()
+    assert set(curves["run"]) == {"golden/schema1", "golden/schema2"}
+    assert str(curves["step"].dtype) == "int64" and str(curves["time_s"].dtype) == "float64"
+    assert str(trials["final_loss"].dtype) == "float64" and trials["threads"].tolist()[:1] == [2]
+    telemetry = load.load_telemetry(golden_run(2))
+    assert list(telemetry.columns) == ["time_s", "source", "name", "value"]
+    assert set(telemetry["source"]) == {"host"} and str(telemetry["value"].dtype) == "float64"
+    windows = [t["window_start_s"] for t in load.load(golden_run(2))[0]["telemetry"] if t]
+    assert telemetry["time_s"].min() <= min(windows)  # one clock for samples and trial windows

@@ -36,7 +36,7 @@ console.error = function () { window.__errors.push(Array.prototype.join.call(arg
 window.addEventListener("load", function () {
   var images = Array.prototype.slice.call(document.images);
   var rows = function () {
-    return Array.prototype.filter.call(document.querySelectorAll("#appendix tbody tr"),
+    return Array.prototype.filter.call(document.querySelectorAll("#table-trials tbody tr"),
       function (r) { return r.style.display !== "none"; }).length;
   };
   var before = rows();

@@ -224,6 +224,31 @@ def tuning_cost(data: ReportData, problem: str) -> Table:
                  columns, note)  # fmt: skip
 
 
+def learning_rates(data: ReportData) -> Table:
+    """Every setting's best learning rate and the runner-up (the appendix)."""
+    frame = choice.best_learning_rates(data.trials)
+    columns = (
+        Column("problem", "problem", text),
+        Column("optimizer", "optimizer", text),
+        Column("activation", "activation", text),
+        Column("batch", "batch", text),
+        Column("dropout", "dropout", text),
+        Column("batch_norm", "bn", text),
+        Column("device", "device", text),
+        Column("implementation", "implementation", text),
+        Column("threads", "threads", text),
+        Column("lr", "best lr", lr),
+        Column("score_median", "its median score", number()),
+        Column("runner_up_lr", "runner-up lr", lr),
+        Column("runner_up_score_median", "runner-up's", number()),
+        Column("lrs_tried", "rates tried", text),
+    )
+    note = ("Score: the final training loss, or minus the test metric where the target is an accuracy; "
+            "lower is better, ∞ where most seeds failed (bench/ranking.py).")  # fmt: skip
+    return Table("learning-rates", "Best learning rate per setting, and the runner-up", "appendix", frame, columns,
+                 note)  # fmt: skip
+
+
 TRIAL_COLUMNS = (
     Column("trial_id", "trial", text),
     Column("problem", "problem", text),
@@ -258,7 +283,7 @@ def all_tables(data: ReportData, problems: List[str]) -> List[Table]:
     tables = [winners(data)]
     for problem in problems:
         tables += [optimizers(data, problem), tuning_cost(data, problem)]
-    tables.append(trials(data))
+    tables += [learning_rates(data), trials(data)]
     return tables
 
 
