@@ -171,10 +171,11 @@ PACKAGE_DATA = (
     "bench/data/README.md",
     "bench/suites/smoke.yaml",
     "bench/suites/tutorial.yaml",
+    "bench/report/templates/report.html.j2",  # the report's page, read at run time
 )
 
 
-def test_the_wheel_carries_the_digits_and_the_suites(tmp_path):
+def test_the_wheel_carries_the_digits_the_suites_and_the_report_template(tmp_path):
     """Built as pip builds it (flit_core in an isolated environment), then listed."""
     built = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), ROOT],

@@ -105,11 +105,10 @@ def _with_metric_names(frame, data: ReportData):
     return frame
 
 
-def winners(data: ReportData) -> Table:
+def winners(data: ReportData, verdicts) -> Table:
     """Per problem: the best configuration, and how sure the comparison with the next best
-    optimizer is."""
+    optimizer is (``verdicts``: bench.analysis.paired.compare_optimizers)."""
     frame = _with_metric_names(summary.best_per_problem(data.trials), data)
-    verdicts = paired.compare_optimizers(data.trials)
     frame["verdict"] = [_runner_up_verdict(verdicts, problem) for problem in frame["problem"]]
     frame["setting"] = [
         _setting(data, problem, configuration, with_optimizer=True)
@@ -175,11 +174,10 @@ def _baseline_columns(data: ReportData, frame) -> Tuple[Column, ...]:
     )
 
 
-def optimizers(data: ReportData, problem: str) -> Table:
-    """One problem: each optimizer at its best configuration, against the problem's winner."""
-    best = choice.best_per_optimizer(data.trials)
+def optimizers(data: ReportData, problem: str, best, verdicts) -> Table:
+    """One problem: each optimizer at its best configuration (``best``:
+    choice.best_per_optimizer), against the problem's winner (``verdicts``)."""
     frame = _with_metric_names(best[best["problem"] == problem].reset_index(drop=True), data)
-    verdicts = paired.compare_optimizers(data.trials)
     verdicts = verdicts[verdicts["problem"] == problem].set_index("optimizer")["verdict"]
     frame["verdict"] = [verdicts.get(o, "the winner") for o in frame["optimizer"]]
     frame["setting"] = [_setting(data, problem, c, with_optimizer=False) for c in frame["configuration"]]
@@ -202,10 +200,10 @@ def optimizers(data: ReportData, problem: str) -> Table:
                  columns)  # fmt: skip
 
 
-def tuning_cost(data: ReportData, problem: str) -> Table:
-    """One problem: what each optimizer's learning-rate sweep cost, beside its best cell."""
-    frame = tuning.tuning_cost(data.trials)
-    frame = frame[frame["problem"] == problem].reset_index(drop=True)
+def tuning_cost(problem: str, costs) -> Table:
+    """One problem: what each optimizer's learning-rate sweep cost, beside its best cell
+    (``costs``: bench.analysis.tuning.tuning_cost)."""
+    frame = costs[costs["problem"] == problem].reset_index(drop=True)
     columns = (
         Column("optimizer", "optimizer", text),
         Column("lrs", "rates tried", text),
@@ -280,9 +278,13 @@ def trials(data: ReportData) -> Table:
 
 
 def all_tables(data: ReportData, problems: List[str]) -> List[Table]:
-    tables = [winners(data)]
+    # Each analysis once, for every table that shows a part of it.
+    verdicts = paired.compare_optimizers(data.trials)
+    best = choice.best_per_optimizer(data.trials)
+    costs = tuning.tuning_cost(data.trials)
+    tables = [winners(data, verdicts)]
     for problem in problems:
-        tables += [optimizers(data, problem), tuning_cost(data, problem)]
+        tables += [optimizers(data, problem, best, verdicts), tuning_cost(problem, costs)]
     tables += [learning_rates(data), trials(data)]
     return tables
 
