@@ -53,3 +53,61 @@ def report_command(run_dir: str, out: Optional[str], baseline: Optional[str]) ->
         return EXIT_BAD_INPUT
     sys.stdout.write(f"report: {out_dir}/index.html (and report.md, tables/, figures/)\n")
     return EXIT_OK
+
+
+def _side(argument: str, baselines: str):
+    from bench.compare import sides
+
+    return sides.resolve([part for part in argument.split(",") if part], baselines)
+
+
+def compare_command(args) -> int:
+    try:
+        from bench.compare import gate, output, policy, sides
+    except ImportError as error:
+        from bench.analysis import MISSING_MESSAGE
+
+        sys.stderr.write(f"error: {MISSING_MESSAGE} ({error})\n")
+        return EXIT_BAD_INPUT
+    try:
+        rules = policy.load_policy(args.policy, args.check, args.alpha, args.allow_different, args.ignore)
+        baseline = _side(args.baseline, args.baselines)
+        candidate = _side(args.candidate, args.baselines)
+    except (policy.PolicyError, sides.SideError, store.StoreError) as error:
+        sys.stderr.write(f"error: {error}\n")
+        return EXIT_BAD_INPUT
+    comparison = gate.compare(baseline, candidate, rules)
+    shown = {"text": output.text, "markdown": output.markdown}.get(args.format)
+    sys.stdout.write((shown(comparison, args.all) if shown else output.as_json(comparison)) + "\n")
+    if args.github_json:
+        with open(args.github_json, "w", encoding="utf-8") as handle:
+            handle.write(output.github_benchmark(comparison) + "\n")
+    return comparison.exit_code
+
+
+def baseline_command(args) -> int:
+    from bench.compare import sides
+
+    if args.baseline_command == "list":
+        found = sides.list_baselines(args.baselines)
+        if not found:
+            sys.stdout.write(f"no saved baselines in {args.baselines}/\n")
+        for entry in found:
+            detail = entry.get("problem") or "{} trials from {}".format(entry["trials"], entry["runs"])
+            sys.stdout.write(f"{entry['name']:<20} {detail}\n")
+        return EXIT_OK
+    if args.baseline_command != "save":
+        sys.stderr.write("error: optbench baseline save RUN_DIR --name NAME, or optbench baseline list\n")
+        return EXIT_BAD_INPUT
+    if not args.name or "/" in args.name or args.name.startswith("."):
+        sys.stderr.write(f"error: --name {args.name!r}: a plain name, without '/'\n")
+        return EXIT_BAD_INPUT
+    try:
+        side = sides.from_runs(args.runs)
+    except (sides.SideError, store.StoreError) as error:
+        sys.stderr.write(f"error: {error}\n")
+        return EXIT_BAD_INPUT
+    path = sides.baseline_path(args.name, args.baselines)
+    sides.save_baseline(side, path, args.name)
+    sys.stdout.write(f"baseline {args.name}: {len(side.trials)} trials from {side.label} in {path}\n")
+    return EXIT_OK

@@ -1,4 +1,5 @@
-"""The command line: `optbench run | plan | list | show | report` (also `python -m bench`).
+"""The command line: `optbench run | plan | list | show | report | compare | baseline` (also
+`python -m bench`).
 
 Exit codes: 0 done (failed trials are data, not a failed run); 2 bad input (a suite,
 a device, a data set or a results directory that cannot be used); 130 interrupted.
@@ -68,7 +69,43 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--baseline", metavar="RUN_DIR", help="a run to compare with: its curves dashed, ratios to it"
     )
+    _compare_parsers(commands)
     return parser
+
+
+def _compare_parsers(commands) -> None:
+    compare = commands.add_parser(
+        "compare", help="did the candidate get slower, worse or hungrier than the baseline? (exit 1 if so)"
+    )
+    compare.add_argument("baseline", help="a run directory, results/<suite> (its latest run), a saved baseline's "
+                         "NAME, or several run directories separated by commas (a window)")  # fmt: skip
+    compare.add_argument("candidate", help="the same forms as the baseline")
+    compare.add_argument("--check", action="append", default=[], metavar="METRIC:EFFECT",
+                         help="check METRIC with this minimum effect, e.g. step_time:5%% (repeatable)")  # fmt: skip
+    compare.add_argument("--alpha", type=float, help="significance level of the rank test (default 0.01)")
+    compare.add_argument("--policy", metavar="FILE", help="a YAML policy: alpha, checks, allow_different")
+    compare.add_argument("--allow-different", action="append", default=[], metavar="FIELD",
+                         help="compare even though this machine field differs (e.g. torch)")  # fmt: skip
+    compare.add_argument("--ignore", action="append", default=[], metavar="KEY",
+                         help="match cells without this configuration key (e.g. lr: a changed default)")  # fmt: skip
+    compare.add_argument("--format", choices=["text", "markdown", "json"], default="text")
+    compare.add_argument("--all", action="store_true", help="list every cell, not only the ones that changed")
+    compare.add_argument("--github-json", metavar="FILE",
+                         help="also write github-action-benchmark's customSmallerIsBetter file")  # fmt: skip
+    compare.add_argument(
+        "--baselines", default="baselines", help="where saved baselines are (default: %(default)s)"
+    )
+
+    baseline = commands.add_parser(
+        "baseline", help="save or list named baselines (small, committable summaries)"
+    )
+    actions = baseline.add_subparsers(dest="baseline_command", metavar="ACTION")
+    save = actions.add_parser("save", help="save a run (or a window of runs) as a named baseline")
+    save.add_argument("runs", nargs="+", help="run directories (or results/<suite> for its latest run)")
+    save.add_argument("--name", required=True, help="the baseline's name (baselines/NAME.json)")
+    save.add_argument("--baselines", default="baselines", help="where to keep it (default: %(default)s)")
+    listing = actions.add_parser("list", help="list the saved baselines")
+    listing.add_argument("--baselines", default="baselines", help="where they are (default: %(default)s)")
 
 
 def _format_warning(message, category, filename, lineno, line=None) -> str:
@@ -99,6 +136,14 @@ def main(argv: Optional[List[str]] = None) -> int:
             from bench.analysis_commands import report_command
 
             return report_command(args.run_dir, args.out, args.baseline)
+        if args.command == "compare":
+            from bench.analysis_commands import compare_command
+
+            return compare_command(args)
+        if args.command == "baseline":
+            from bench.analysis_commands import baseline_command
+
+            return baseline_command(args)
         from bench.commands import run_command
 
         return run_command(args)

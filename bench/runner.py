@@ -140,6 +140,7 @@ def run_plan(
         "trials_planned": len(plan.trials),
         "run_id": os.path.basename(run_dir),
         "environment": fingerprint(),
+        "slowdown": plan.suite.slowdown,  # a testing aid: nonzero only in runs made to test a gate
         "started_at": trial_records.now(),
         "finished_at": None,
     }
@@ -246,7 +247,7 @@ def _one_trial(plan, writer, recorder, data_cache, trial: TrialSpec):
         result = None
         reason = f"loading data: {type(error).__name__}: {error}"
     else:
-        result = run_trial(trial, problem, data)
+        result = run_trial(trial, problem, data, slowdown=plan.suite.slowdown)
     telemetry = None
     if recorder is not None:
         train_start = result.train_start if result and result.train_start is not None else wall_start

@@ -43,7 +43,7 @@ BUDGET_KEYS = ("steps", "epochs", "time_limit", "eval_every", "log_every")
 TOP_KEYS = (
     ("name", "description", "problems", "optimizers", "seeds", "repeats", "budget")
     + AXES
-    + ("exclude", "include", "order", "telemetry", "on_missing_device", "warmup")
+    + ("exclude", "include", "order", "telemetry", "on_missing_device", "warmup", "slowdown")
 )
 PROBLEM_KEYS = AXES + BUDGET_KEYS + ("options", "lr")
 ORDERS = ("grid", "random", "interleaved")
@@ -94,6 +94,10 @@ class Suite:
     on_missing_device: str  # "error" or "skip"
     warmup_s: float  # train untimed this long before the first trial (a cold board runs faster)
     document: Dict[str, Any]  # the YAML as read, for the run manifest
+    # A testing aid for the regression gate, not a setting: busy-wait this fraction of each
+    # CPU step's own duration inside the timed region (docs/COMPARE.md). Not part of the trial
+    # ids, so a slowed run compares cell by cell with an ordinary one.
+    slowdown: float = 0.0
 
 
 def load_suite(path: str) -> Suite:
@@ -155,6 +159,7 @@ def _parse(doc: Dict[str, Any], path: str, check: Checker) -> Optional[Suite]:
     on_missing = check.choice("on_missing_device", doc.get("on_missing_device", "error"), ["error", "skip"])
     telemetry = read_telemetry(check, doc.get("telemetry", {}))
     warmup = check.number("warmup", doc.get("warmup", 0.0), minimum=0.0)
+    slowdown = check.number("slowdown", doc.get("slowdown", 0.0), minimum=0.0)
     description = doc.get("description", "")
     if not isinstance(description, str):
         check.fail("description", f"expected text, got {description!r}")
@@ -164,6 +169,7 @@ def _parse(doc: Dict[str, Any], path: str, check: Checker) -> Optional[Suite]:
         name=name, path=path, description=description, problems=tuple(problem_choices),
         optimizers=tuple(optimizer_choices), seeds=seeds, exclude=exclude, include=include,
         order=order, telemetry=telemetry, on_missing_device=on_missing, warmup_s=float(warmup),
+        slowdown=float(slowdown or 0.0),
         document=doc,
     )  # fmt: skip
 

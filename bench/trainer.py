@@ -74,6 +74,7 @@ def run_trial(
     data: ProblemData,
     clock: Callable[[], float] = time.perf_counter,
     timed_region: Optional[Callable[[], Any]] = None,
+    slowdown: float = 0.0,
 ) -> TrialResult:
     """Train one trial. Never raises for a failing trial: failures come back as a status.
 
@@ -88,7 +89,7 @@ def run_trial(
     memory = None
     try:
         memory = PeakMemory(device)
-        _train(spec, problem, data, device, state, memory, timed_region or _NoGuard)
+        _train(spec, problem, data, device, state, memory, timed_region or _NoGuard, slowdown)
     except _Stop as stop:
         state.status, state.reason = stop.status, stop.reason
     except MemoryError as error:
@@ -182,7 +183,9 @@ class _NoGuard:
         return False
 
 
-def _train(spec, problem, data, device, state: _State, memory: PeakMemory, timed_region) -> None:
+def _train(
+    spec, problem, data, device, state: _State, memory: PeakMemory, timed_region, slowdown=0.0
+) -> None:
     trial_start = state.clock()
     torch.manual_seed(spec.seed)  # the same initial weights for every optimizer, per seed
     model_spec = ModelSpec(spec.activation, spec.dropout, spec.batch_norm, dict(spec.options))
@@ -245,6 +248,8 @@ def _train(spec, problem, data, device, state: _State, memory: PeakMemory, timed
                     x, y = batches.next()
                     losses[i] = learner.step(x, y)
                     if not cuda:
+                        if slowdown:  # the gate's testing aid: this step takes (1 + slowdown) times as long
+                            _busy_wait(state.clock, state.clock() + slowdown * (state.clock() - started))
                         state.step_times.append(state.clock() - started)
                 if cuda:
                     marks[-1].record()
@@ -277,6 +282,11 @@ def _train(spec, problem, data, device, state: _State, memory: PeakMemory, timed
             state.learned = dict(learned_parameters(learner.module()))
             state.learned["truth"] = data.truth
             state.learned["optimum"] = data.optimum_params
+
+
+def _busy_wait(clock: Callable[[], float], until: float) -> None:
+    while clock() < until:
+        pass
 
 
 def _check_divergence(losses: List[float], initial: Optional[float], step: int) -> None:

@@ -155,3 +155,16 @@ def test_an_unknown_suite_name_lists_the_suites_and_suggests_the_nearest(tmp_pat
     (message,) = caught.value.problems
     assert message.startswith("tutorail: no such suite file")
     assert "smoke, tutorial (did you mean 'tutorial'?)" in message
+
+
+def test_slowdown_is_a_non_negative_number_outside_the_trial_ids(write_suite):
+    from bench.plan import make_plan
+
+    plain = make_plan(load_suite(write_suite("problems: [linear]\noptimizers: [sgd]\n", name="a.yaml")))
+    slowed = make_plan(
+        load_suite(write_suite("problems: [linear]\noptimizers: [sgd]\nslowdown: 0.2\n", name="b.yaml"))
+    )
+    assert slowed.suite.slowdown == 0.2 and plain.suite.slowdown == 0.0
+    assert [t.trial_id for t in slowed.trials] == [t.trial_id for t in plain.trials]
+    path = write_suite("problems: [linear]\noptimizers: [sgd]\nslowdown: -1\n", name="c.yaml")
+    assert "slowdown: must be at least 0.0" in "\n".join(errors_of(path))

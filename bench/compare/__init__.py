@@ -1,0 +1,1 @@
+"""Regression checking (analysis half): `optbench compare`, named baselines, history."""

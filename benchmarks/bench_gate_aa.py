@@ -1,0 +1,79 @@
+"""The gate's false-alarm rate, measured: A/A pairs of real runs on this machine.
+
+    python benchmarks/bench_gate_aa.py --pairs 100            # the A/A rate at the defaults
+    python benchmarks/bench_gate_aa.py --pairs 10 --slowdown 0.02 0.2
+
+Runs a small suite (linear and curve, 150 steps, 5 seeds: the fewest with which the exact
+rank test can reach alpha 0.01) twice per pair, in this process and back to back, and
+compares the two with the default policy: any "regressed" verdict between two runs of the
+same code is a false alarm. With --slowdown, each pair's second run busy-waits that
+fraction of every step (the suite's testing aid), and the rate of "regressed" is the gate's
+power against that slowdown. A benchmark prints numbers; nothing asserts a time.
+"""
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from collections import Counter
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from bench import suite as suite_module  # noqa: E402
+from bench.compare import gate, sides  # noqa: E402
+from bench.compare.policy import Policy  # noqa: E402
+from bench.plan import make_plan  # noqa: E402
+from bench.runner import run_plan  # noqa: E402
+
+SUITE = """
+name: aa
+problems: {linear: {steps: 150}, curve: {steps: 150, activation: tanh}}
+optimizers: {sgd: {lr: 0.1}, adam: {lr: 0.01}}
+seeds: [0, 1, 2, 3, 4]
+budget: {eval_every: 50}
+telemetry: {sources: none}
+slowdown: %s
+"""
+
+
+def run(workdir: str, name: str, slowdown: float) -> str:
+    path = os.path.join(workdir, f"aa-{slowdown}.yaml")
+    with open(path, "w") as handle:
+        handle.write(SUITE % slowdown)
+    plan = make_plan(suite_module.load_suite(path))
+    with open(os.devnull, "w") as quiet:
+        run_dir, _ = run_plan(plan, os.path.join(workdir, "results"), run_id=name, out=quiet)
+    return run_dir
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--pairs", type=int, default=100)
+    parser.add_argument("--slowdown", type=float, nargs="*", default=[0.0])
+    args = parser.parse_args()
+    policy = Policy.default()
+    with tempfile.TemporaryDirectory() as workdir:
+        for slowdown in args.slowdown:
+            overall, cells, started = Counter(), Counter(), time.perf_counter()
+            for pair in range(args.pairs):
+                a = run(workdir, f"{slowdown}-{pair}-a", 0.0)
+                b = run(workdir, f"{slowdown}-{pair}-b", slowdown)
+                result = gate.compare(sides.from_runs([a]), sides.from_runs([b]), policy)
+                overall[result.verdict.value] += 1
+                for cell in result.cells:
+                    cells[(cell.metric, cell.verdict.value)] += 1
+            what = "A/A" if slowdown == 0 else f"A/B, candidate slowed {slowdown:.0%}"
+            print(f"{what}: {args.pairs} pairs in {time.perf_counter() - started:.0f} s; policy alpha {policy.alpha:g}, "
+                  + ", ".join(str(c) for c in policy.checks))  # fmt: skip
+            print("  pairs: " + ", ".join(f"{n} {v}" for v, n in sorted(overall.items())))
+            regressed = overall.get("regressed", 0)
+            print(f"  rate of 'regressed': {regressed}/{args.pairs} = {regressed / args.pairs:.1%}")
+            for metric in sorted({m for m, _ in cells}):
+                counts = {v: n for (m, v), n in cells.items() if m == metric}
+                print(f"  {metric:<16} " + ", ".join(f"{n} {v}" for v, n in sorted(counts.items())))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,192 @@
+"""The regression gate on real runs of this machine, and its statistics on known answers."""
+
+import json
+import math
+import os
+
+import pytest
+from conftest import golden_run, run_cli
+
+pytest.importorskip("pandas", reason="compare needs optbench[report]")
+
+from bench.compare import stats  # noqa: E402
+from bench.compare.policy import Check, PolicyError, load_policy  # noqa: E402
+
+# Eight seeds a side: the exact one-sided rank test can then reach p = 1/12870, far below
+# alpha 0.01, even with a few unstable trials left out of the time verdicts.
+GATE_SUITE = """
+problems: {{linear: {{steps: 150}}, curve: {{steps: 150, activation: tanh}}}}
+optimizers: {{sgd: {{lr: {lr}}}}}
+seeds: [0, 1, 2, 3, 4, 5, 6, 7]
+budget: {{eval_every: 50}}
+threads: {threads}
+slowdown: {slowdown}
+telemetry: {{sources: none}}
+"""
+
+
+def make_run(write_suite, results, name, lr=0.1, threads=1, slowdown=0.0):
+    suite = write_suite(GATE_SUITE.format(lr=lr, threads=threads, slowdown=slowdown), name="gate.yaml")
+    done = run_cli("run", suite, "--results", str(results), "--run-id", name)
+    assert done.returncode == 0, done.stderr
+    return os.path.join(str(results), "gate", name)
+
+
+def suite_writer(tmp_path):
+    def write(text, name="suite.yaml"):
+        path = tmp_path / name
+        path.write_text(text)
+        return str(path)
+
+    return write
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """An A/A pair, a slowed candidate, a lower learning rate, other threads: real runs."""
+    root = tmp_path_factory.mktemp("gate")
+    write = suite_writer(root)
+    results = root / "results"
+    return {
+        "a": make_run(write, results, "a"),
+        "a-again": make_run(write, results, "a-again"),
+        "slow": make_run(write, results, "slow", slowdown=0.2),
+        "lower-lr": make_run(write, results, "lower-lr", lr=0.02),
+        "threads": make_run(write, results, "threads", threads=2),
+        "root": str(root),
+    }
+
+
+def compare(*args):
+    done = run_cli("compare", *args, "--format", "json")
+    assert done.returncode in (0, 1, 3), done.stderr
+    return done.returncode, json.loads(done.stdout)
+
+
+@pytest.mark.slow
+def test_the_same_suite_run_twice_is_no_regression(runs):
+    code, result = compare(runs["a"], runs["a-again"])
+    # No change; or, where other jobs loaded the machine during one run, "insufficient data"
+    # for the times it disturbed (exit 3) -- never a regression.
+    assert code in (0, 3) and result["verdict"] != "regressed", result
+    if code == 3:
+        assert all(
+            "the machine was busy" in c["note"]
+            for c in result["cells"]
+            if c["verdict"] == "insufficient data"
+        )
+    quality = [c for c in result["cells"] if c["metric"] in ("final_loss", "steps_to_target")]
+    assert quality and all(c["verdict"] == "no change" for c in quality)  # the same seeds train the same
+
+
+@pytest.mark.slow
+def test_a_20_percent_slower_step_is_a_step_time_regression_and_exit_1(runs):
+    code, result = compare(runs["a"], runs["slow"])
+    assert code == 1 and result["verdict"] == "regressed"
+    steps = {c["configuration"]: c for c in result["cells"] if c["metric"] == "step_time"}
+    assert steps and all(c["verdict"] == "regressed" for c in steps.values()), steps
+    for cell in steps.values():
+        assert 1.1 < cell["ratio"] < 1.4 and cell["p_worse"] <= 0.01
+        assert cell["interval"][0] > 1.05  # the bootstrap interval excludes "no change"
+    quality = [c for c in result["cells"] if c["metric"] == "final_loss"]
+    assert all(c["verdict"] == "no change" for c in quality)  # slower, not worse
+
+
+@pytest.mark.slow
+def test_a_lower_learning_rate_regresses_quality_and_time_to_target(runs):
+    # The learning rate is part of a configuration: matched as it is, no cell is in both runs.
+    code, result = compare(runs["a"], runs["lower-lr"])
+    assert result["unmatched"] == [2, 2] and code == 3 and result["verdict"] == "insufficient data"
+    # Matched without it, as a change of the code that trains worse would look.
+    code, result = compare(runs["a"], runs["lower-lr"], "--ignore", "lr")
+    assert code == 1 and result["verdict"] == "regressed"
+    linear = {c["metric"]: c for c in result["cells"] if c["problem"] == "linear"}
+    assert linear["final_loss"]["verdict"] == "regressed" and linear["final_loss"]["ratio"] > 1.1
+    assert linear["steps_to_target"]["verdict"] == "regressed"
+
+
+@pytest.mark.slow
+def test_other_threads_are_not_comparable_naming_the_field(runs):
+    done = run_cli("compare", runs["a"], runs["threads"])
+    assert done.returncode == 3
+    assert "not comparable: threads: 1 (baseline) vs 2 (candidate)" in done.stdout
+    allowed = run_cli("compare", runs["a"], runs["threads"], "--allow-different", "threads")
+    assert "not comparable" not in allowed.stdout
+
+
+@pytest.mark.slow
+def test_a_saved_baseline_compares_like_its_runs_and_the_markdown_and_github_files(runs, tmp_path):
+    baselines = str(tmp_path / "baselines")
+    saved = run_cli("baseline", "save", runs["a"], "--name", "nightly", "--baselines", baselines)
+    assert saved.returncode == 0, saved.stderr
+    listed = run_cli("baseline", "list", "--baselines", baselines)
+    assert "nightly" in listed.stdout and "16 trials" in listed.stdout
+    github = str(tmp_path / "bench.json")
+    done = run_cli("compare", "nightly", runs["slow"], "--baselines", baselines, "--format", "markdown",
+                   "--github-json", github)  # fmt: skip
+    assert done.returncode == 1
+    assert done.stdout.startswith("### optbench compare: regressed") and "| step_time |" not in done.stdout
+    assert "step\\_time" in done.stdout  # escaped for Markdown
+    entries = json.load(open(github))
+    assert entries and all(set(e) == {"name", "unit", "value", "extra"} for e in entries)
+
+
+def test_bad_input_exits_2_naming_what_is_wrong(tmp_path):
+    missing = run_cli("compare", str(tmp_path / "nothing"), golden_run(2))
+    assert missing.returncode == 2 and "neither a run directory" in missing.stderr
+    bad_check = run_cli("compare", golden_run(2), golden_run(2), "--check", "speed:5%")
+    assert bad_check.returncode == 2 and "unknown metric 'speed'; allowed: step_time" in bad_check.stderr
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("alpha: 2\n")
+    refused = run_cli("compare", golden_run(2), golden_run(2), "--policy", str(policy))
+    assert refused.returncode == 2 and "alpha must be a number between 0 and 0.5" in refused.stderr
+    assert "Traceback" not in missing.stderr + bad_check.stderr + refused.stderr
+
+
+def test_too_few_seeds_is_insufficient_data_never_a_pass():
+    done = run_cli("compare", golden_run(2), golden_run(2))
+    assert done.returncode == 3
+    assert "insufficient data" in done.stdout and "at best p = 0.17" in done.stdout
+
+
+# --- statistics on known answers ---------------------------------------------------------
+
+
+def test_the_exact_rank_test_on_known_answers():
+    assert stats.p_larger([1, 2, 3], [4, 5, 6]) == pytest.approx(1 / 20)  # complete separation
+    assert stats.p_larger([4, 5, 6], [1, 2, 3]) == 1.0
+    assert stats.smallest_p(5, 5) == pytest.approx(1 / 252)
+    assert stats.smallest_p(2, 2) == pytest.approx(1 / 6)
+    # U = 8 of 9 pairs: the splits with U >= 8 are 2 of C(6, 3) = 20
+    assert stats.p_larger([1, 2, 4], [3, 5, 6]) == pytest.approx(2 / 20)
+    # all tied: no evidence either way
+    assert stats.p_larger([1, 1, 1], [1, 1, 1]) == 1.0
+
+
+def test_the_normal_approximation_agrees_with_the_exact_test_where_both_apply():
+    base = [float(v) for v in range(10)]
+    cand = [v + 3.5 for v in base]
+    exact = stats.p_larger(base, cand)
+    approximate = stats._normal_p(stats._u_statistic(base, cand), base + cand, 10, 10)
+    assert exact == pytest.approx(approximate, rel=0.25)
+
+
+def test_the_bootstrap_interval_brackets_the_ratio_and_is_reproducible():
+    base = [1.0, 1.02, 0.98, 1.01, 0.99]
+    cand = [1.2, 1.22, 1.18, 1.21, 1.19]
+    low, high = stats.ratio_interval(base, cand)
+    assert low <= 1.2 <= high and low > 1.1
+    assert stats.ratio_interval(base, cand) == (low, high)
+
+
+def test_checks_parse_from_short_strings_and_policies_combine(tmp_path):
+    assert str(Check.parse("step_time:5%")) == "step_time:5%"
+    assert Check.parse("final_loss").min_effect == 0.10  # the metric's default
+    with pytest.raises(PolicyError, match="the effect is a percentage"):
+        Check.parse("step_time:fast")
+    policy_file = tmp_path / "p.yaml"
+    policy_file.write_text("alpha: 0.05\nchecks: [step_time:3%, final_loss:20%]\n")
+    policy = load_policy(str(policy_file), checks=["step_time:8%"])
+    assert policy.alpha == 0.05
+    assert [str(c) for c in policy.checks] == ["step_time:8%", "final_loss:20%"]
+    assert math.isclose(load_policy().alpha, 0.01)
