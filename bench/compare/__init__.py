@@ -1,0 +1,1 @@
+"""Regression checking (analysis half): comparing runs, baselines, and the history of nights."""
