@@ -1,5 +1,5 @@
-"""The command line: `optbench run | plan | list | show | report | compare | baseline` (also
-`python -m bench`).
+"""The command line: `optbench run | plan | list | show | report | compare | baseline |
+history` (also `python -m bench`).
 
 Exit codes: 0 done (failed trials are data, not a failed run); 2 bad input (a suite,
 a device, a data set or a results directory that cannot be used); 130 interrupted.
@@ -107,6 +107,14 @@ def _compare_parsers(commands) -> None:
     listing = actions.add_parser("list", help="list the saved baselines")
     listing.add_argument("--baselines", default="baselines", help="where they are (default: %(default)s)")
 
+    history = commands.add_parser(
+        "history",
+        help="every run of a suite as series: steps and slow creep flagged (exit 1 on a regression)",
+    )
+    history.add_argument("results", help="a results directory (results/) or one suite's (results/<suite>)")
+    history.add_argument("--suite", help="the suite, when RESULTS holds several")
+    history.add_argument("--format", choices=["text", "markdown", "json"], default="text")
+
 
 def _format_warning(message, category, filename, lineno, line=None) -> str:
     """One plain line per warning (Python 3.6 passes ``line`` by keyword)."""
@@ -144,6 +152,10 @@ def main(argv: Optional[List[str]] = None) -> int:
             from bench.analysis_commands import baseline_command
 
             return baseline_command(args)
+        if args.command == "history":
+            from bench.compare.history_command import history_command
+
+            return history_command(args.results, args.suite, args.format)
         from bench.commands import run_command
 
         return run_command(args)

@@ -1,0 +1,72 @@
+"""The trend of one nightly series, with the changes history flagged in it.
+
+One point per night (the configuration's median over seeds) in its optimizer's colour;
+nights left out of the series (throttled, unstable timing, another power mode) as hollow
+grey points, so a reader sees what was not counted. Each flagged step is a dashed vertical
+line at its first night, with the level before and after drawn across their segments; creep
+is the best level over its best nights and the recent level over the last nights.
+"""
+
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from bench.report import palette
+
+SIZE = (8, 4)
+
+
+def trend_figure(series_frame, changes) -> Figure:
+    """``series_frame``: the rows of bench.compare.history.load_series for one series (one
+    suite, metric, configuration and machine); ``changes``: that series' rows of
+    bench.compare.history.find_changes (possibly none)."""
+    fig = Figure(figsize=SIZE, layout="constrained")
+    ax = fig.subplots()
+    rows = series_frame.sort_values("night")
+    colour = (
+        palette.colour(rows["optimizer"].iloc[0]) if "optimizer" in rows and len(rows) else palette.UNKNOWN
+    )
+    kept = rows[rows["excluded"].isna()]
+    left_out = rows[rows["excluded"].notna()]
+    ax.plot(kept["night"], kept["value"], color=colour, marker="o", markersize=4, linewidth=0.8,
+            label="night (median over seeds)", gid="kept")  # fmt: skip
+    if len(left_out):
+        ax.scatter(left_out["night"], left_out["value"], facecolors="none", edgecolors=palette.UNKNOWN, s=30,
+                   label=f"left out ({', '.join(sorted(set(left_out['excluded'])))})", gid="left-out")  # fmt: skip
+    last = int(rows["night"].max()) if len(rows) else 0
+    steps = changes[changes["kind"] == "step"].sort_values("night") if len(changes) else changes
+    step_nights = [int(n) for n in steps["night"]] if len(steps) else []
+    for _, change in changes.iterrows():
+        night, since = int(change["night"]), int(change["since_night"])
+        if change["kind"] == "step":
+            later = [n for n in step_nights if n > night]
+            end = (later[0] - 1) if later else last
+            ax.axvline(night - 0.5, color=palette.UNKNOWN, linestyle="--", linewidth=1, gid=f"step-{night}")
+            ax.hlines(
+                change["level_before"], since, night - 1, colors="black", linewidth=2, gid=f"before-{night}"
+            )
+            ax.hlines(change["level_after"], night, end, colors="black", linewidth=2, gid=f"after-{night}")
+            ax.annotate(f"x{change['ratio']:.3f}", (night, change["level_after"]), textcoords="offset points",
+                        xytext=(4, 6), fontsize=8)  # fmt: skip
+        else:
+            best_end = since + (last - night)  # as many nights as the recent ones
+            ax.hlines(change["level_before"], since, best_end, colors="black", linestyle=":", linewidth=2,
+                      gid=f"creep-best-{since}")  # fmt: skip
+            ax.hlines(change["level_after"], night, last, colors="black", linestyle=":", linewidth=2,
+                      gid=f"creep-recent-{night}")  # fmt: skip
+            ax.annotate(f"creep x{change['ratio']:.3f}", (night, change["level_after"]), textcoords="offset points",
+                        xytext=(0, 6), fontsize=8)  # fmt: skip
+    handles, _ = ax.get_legend_handles_labels()
+    if step_nights:
+        handles.append(Line2D([], [], color="black", linewidth=2, label="level before / after a step"))
+    if len(changes) and (changes["kind"] == "creep").any():
+        handles.append(
+            Line2D([], [], color="black", linestyle=":", linewidth=2, label="best / recent level (creep)")
+        )
+    ax.legend(handles=handles, fontsize=8, loc="best")
+    if len(rows):
+        first = rows.iloc[0]
+        ax.set_title(f"{first['metric']}: {first['configuration']}\n{first['machine']}", fontsize=9)
+    ax.set_xlabel("night")
+    ax.set_ylabel(rows["metric"].iloc[0].replace("_", " ") if len(rows) else "")
+    ax.grid(alpha=0.3)
+    return fig
