@@ -80,7 +80,7 @@ class Case:
         t = self.trial
         return {
             "problem": t.problem, "optimizer": t.optimizer, "lr": t.lr, "activation": t.activation,
-            "batch": t.batch, "batch_size": self.batch_size(), "train_samples": self.train_samples,
+            "batch": str(t.batch), "batch_size": self.batch_size(), "train_samples": self.train_samples,
             "threads": t.threads, "device": t.device, "implementation": t.implementation,
             "seed": t.seed, "trial_id": t.trial_id,
         }  # fmt: skip
