@@ -1,0 +1,1 @@
+"""Comparing runs against baselines and reading other tools' benchmark results (analysis half)."""
