@@ -41,7 +41,7 @@ def pytest_collection_modifyitems(config, items):
         return
     keep, drop = [], []
     for item in items:
-        inside = str(getattr(item, "fspath", "")).startswith(HERE + os.sep)
+        inside = str(item.path).startswith(HERE + os.sep)  # item.path: pytest 7.0 and later
         (drop if inside and "benchmark" in getattr(item, "fixturenames", ()) else keep).append(item)
     if drop:
         _deselected.extend(drop)
