@@ -10,7 +10,7 @@ TORCH  ?= torch==2.13.0
 # A suite name (./suites/NAME.yaml, else the one shipped with optbench) or a path.
 SUITE  ?= tutorial
 
-.PHONY: run test lint wheel nano clean
+.PHONY: run test lint wheel nano bench-steps clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,18 @@ lint: $(BIN)/.installed
 	# The device half (everything `optbench run` imports) must stay Python 3.6 syntax;
 	# the analysis half (analysis/, report/, their commands) needs Python 3.8 and pandas.
 	$(BIN)/vermin -t=3.6- --no-tips --violations --backport dataclasses --exclude-regex 'bench/(analysis|report)/.*|bench/analysis_commands.py' bench
+
+# The step benchmarks (tests/benchmarks/, docs/BENCHMARKS.md): one training step per (problem,
+# optimizer), timed by pytest-benchmark; `make test` deselects them. About 0.25 s of rounds each
+# after 50 untimed steps; the JSON keeps every round's time. BENCH_PYTHON: another interpreter
+# (the Nano stack's), STEPS_JSON: another file (make bench-steps STEPS_JSON=.benchmarks/before.json).
+BENCH_PYTHON ?= $(BIN)/python
+STEPS_JSON   ?= .benchmarks/steps.json
+bench-steps: $(BIN)/.installed
+	mkdir -p $(dir $(STEPS_JSON))
+	$(BENCH_PYTHON) -m pytest -q -rfE tests/benchmarks --benchmark-only --benchmark-json=$(STEPS_JSON) \
+	  --benchmark-max-time=0.25 --benchmark-min-rounds=20 --benchmark-warmup=on \
+	  --benchmark-warmup-iterations=50 --benchmark-columns=min,median,iqr,rounds
 
 # The built wheel in a fresh venv outside the checkout: `optbench run smoke` by name, elsewhere.
 wheel:

@@ -2,7 +2,7 @@
 # The device half on the Jetson Nano's stock stack (Python 3.6, torch 1.10.2, numpy 1.19.5,
 # jetson-stats 4.3.2): build the wheel there and install it, run the tests, run the shipped
 # smoke suite by name from another directory, then read that run's results with the
-# current-Python analysis half.
+# current-Python analysis half; and time the step benchmarks there (docs/BENCHMARKS.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$(date +%s)
@@ -22,6 +22,10 @@ pip36 install -q "$work"/dist/optbench-*.whl
 # The root-only tests of the real jtop server ran already, for this stack too, from the
 # current-Python run (their nano-py3.6-jtop4.3 parameter); not again here.
 "$venv/bin/python" -m pytest -q -p no:cacheprovider -m "not root" tests
+# The step benchmarks timed on this stack (pytest-benchmark 3.4.1, the last for Python 3.6), a
+# JSON of their own, read back by the current-Python reader that `optbench compare` uses.
+make -s bench-steps BENCH_PYTHON="$venv/bin/python" STEPS_JSON=.benchmarks/steps-nano.json
+.venv/bin/python -m bench.compare.pytest_benchmark .benchmarks/steps-nano.json
 # By name, from a directory with no suites/: the installed package's own smoke suite.
 mkdir "$work/elsewhere"
 (cd "$work/elsewhere" && "$venv/bin/optbench" run smoke --results "$work/results")

@@ -4,7 +4,7 @@
 # Cached under ~/.cache keyed by the pinned versions: torch 1.10.2 is a large download
 # (about a minute from a warm registry), so only the first run pays for it.
 set -euo pipefail
-PINS="torch==1.10.2 numpy==1.19.5 jetson-stats==4.3.2 scikit-learn==0.24.2 PyYAML==6.0.1 psutil pytest==7.0.1"
+PINS="torch==1.10.2 numpy==1.19.5 jetson-stats==4.3.2 scikit-learn==0.24.2 PyYAML==6.0.1 psutil pytest==7.0.1 pytest-benchmark==3.4.1"
 key=$(echo "py3.6.15 $PINS" | sha1sum | cut -c1-12)
 venv="${XDG_CACHE_HOME:-$HOME/.cache}/optbench/nano-venv-$key"
 if [ ! -x "$venv/.ready" ]; then

@@ -1,1 +1,2 @@
-"""Regression checking (analysis half): `optbench compare`, named baselines, history."""
+"""Regression checking (analysis half): `optbench compare`, named baselines, history, and the
+pytest-benchmark step benchmarks' JSON."""

@@ -1,0 +1,1 @@
+"""Step benchmarks: one training step per (problem, optimizer), timed by pytest-benchmark."""
