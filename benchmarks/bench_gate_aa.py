@@ -3,8 +3,9 @@
     python benchmarks/bench_gate_aa.py --pairs 100            # the A/A rate at the defaults
     python benchmarks/bench_gate_aa.py --pairs 10 --slowdown 0.02 0.2
 
-Runs a small suite (linear and curve, 150 steps, 5 seeds: the fewest with which the exact
-rank test can reach alpha 0.01) twice per pair, in this process and back to back, and
+Runs a small suite (linear and LeNet with two optimizers each, 5 seeds: the fewest with
+which the exact rank test can reach alpha 0.01; a second of warm-up, as tests/test_compare.py
+uses) twice per pair, in this process and back to back, and
 compares the two with the default policy: any "regressed" verdict between two runs of the
 same code is a false alarm. With --slowdown, each pair's second run busy-waits that
 fraction of every step (the suite's testing aid), and the rate of "regressed" is the gate's
@@ -29,10 +30,13 @@ from bench.runner import run_plan  # noqa: E402
 
 SUITE = """
 name: aa
-problems: {linear: {steps: 150}, curve: {steps: 150, activation: tanh}}
-optimizers: {sgd: {lr: 0.1}, adam: {lr: 0.01}}
+problems:
+  linear: {steps: 150, lr: {sgd: 0.5, adam: 0.05}}
+  lenet: {steps: 60, batch: 16, options: {train_size: 128, test_size: 64}}
+optimizers: {sgd: {lr: 0.1}, adam: {lr: 0.002}}
 seeds: [0, 1, 2, 3, 4]
-budget: {eval_every: 50}
+budget: {eval_every: 30}
+warmup: 1
 telemetry: {sources: none}
 slowdown: %s
 """

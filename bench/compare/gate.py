@@ -193,18 +193,20 @@ def compare(baseline: sides.Side, candidate: sides.Side, policy: Policy) -> Comp
                     0,
                 ):  # a metric neither side measured (energy without power) is not a cell
                     cells.append(cell)
-    verdict = _overall(cells, differing)
+    verdict = _overall(cells, differing, missing=unmatched[0])
     return Comparison(
         baseline.label, candidate.label, verdict, tuple(cells), tuple(differing), unmatched, policy
     )
 
 
-def _overall(cells: List[Cell], differing: List[str]) -> Verdict:
+def _overall(cells: List[Cell], differing: List[str], missing: int) -> Verdict:
+    """``missing``: baseline configurations the candidate did not run (new ones it ran are
+    simply not compared)."""
     if differing:
         return Verdict.NOT_COMPARABLE
     verdicts = {c.verdict for c in cells}
     if Verdict.REGRESSED in verdicts:
         return Verdict.REGRESSED
-    if not cells or Verdict.INSUFFICIENT in verdicts:
+    if not cells or missing or Verdict.INSUFFICIENT in verdicts:
         return Verdict.INSUFFICIENT  # what could not be checked is not a pass
     return Verdict.IMPROVED if Verdict.IMPROVED in verdicts else Verdict.NO_CHANGE

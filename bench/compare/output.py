@@ -66,9 +66,8 @@ def _summary_lines(comparison: Comparison) -> List[str]:
         )
     if any(comparison.unmatched):
         lines.append(
-            "configurations in one side only (not compared): {} baseline, {} candidate".format(
-                *comparison.unmatched
-            )
+            "configurations in one side only (not compared; one the candidate lacks is insufficient data): "
+            "{} baseline, {} candidate".format(*comparison.unmatched)
         )
     lines.append(f"verdict: {comparison.verdict.value} (exit {comparison.exit_code})")
     return lines
