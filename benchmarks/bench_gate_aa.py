@@ -61,6 +61,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as workdir:
         for slowdown in args.slowdown:
             overall, cells, started = Counter(), Counter(), time.perf_counter()
+            step_cells = []  # (pair, ratio, p) of every judged step-time cell
             for pair in range(args.pairs):
                 a = run(workdir, f"{slowdown}-{pair}-a", 0.0)
                 b = run(workdir, f"{slowdown}-{pair}-b", slowdown)
@@ -68,6 +69,8 @@ def main() -> None:
                 overall[result.verdict.value] += 1
                 for cell in result.cells:
                     cells[(cell.metric, cell.verdict.value)] += 1
+                    if cell.metric == "step_time" and cell.ratio is not None:
+                        step_cells.append((pair, cell.ratio, cell.p_worse))
             what = "A/A" if slowdown == 0 else f"A/B, candidate slowed {slowdown:.0%}"
             print(f"{what}: {args.pairs} pairs in {time.perf_counter() - started:.0f} s; policy alpha {policy.alpha:g}, "
                   + ", ".join(str(c) for c in policy.checks))  # fmt: skip
@@ -77,6 +80,21 @@ def main() -> None:
             for metric in sorted({m for m, _ in cells}):
                 counts = {v: n for (m, v), n in cells.items() if m == metric}
                 print(f"  {metric:<16} " + ", ".join(f"{n} {v}" for v, n in sorted(counts.items())))
+            _step_time_thresholds(step_cells, args.pairs, policy.alpha)
+
+
+def _step_time_thresholds(step_cells, pairs: int, alpha: float) -> None:
+    """How the step-time verdicts would have gone at other minimum effects: the data for
+    choosing the default (the A/A pairs' 'regressed' rate from step time alone)."""
+    if not step_cells:
+        return
+    ratios = sorted(r for _, r, _ in step_cells)
+    pick = lambda q: ratios[min(len(ratios) - 1, int(q * (len(ratios) - 1)))]  # noqa: E731
+    print(f"  step-time ratios over {len(ratios)} judged cells: 1%/5%/50%/95%/99% "
+          f"{pick(0.01):.3f} / {pick(0.05):.3f} / {pick(0.5):.3f} / {pick(0.95):.3f} / {pick(0.99):.3f}")  # fmt: skip
+    for effect in (0.05, 0.10, 0.15, 0.20, 0.25):
+        flagged = {pair for pair, ratio, p in step_cells if p <= alpha and ratio >= 1 + effect}
+        print(f"  step_time:{effect:.0%} -> {len(flagged)}/{pairs} pairs 'regressed' on step time")
 
 
 if __name__ == "__main__":

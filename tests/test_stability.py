@@ -72,7 +72,8 @@ def test_the_progress_line_and_the_end_of_run_table_say_when_timing_was_unstable
     progress = Progress(Plan(suite=None, trials=(), notes=()), [], out, _NoEstimate())
     progress.end(None, unstable)
     assert "unstable" in out.getvalue() and "timing unstable: step times spread 40%" in out.getvalue()
-    table = summary.render([unstable, golden_record(index=1)])  # seeds 0 and 1 of one configuration
+    steady = golden_record(index=1, stability="stable", stability_reason=None)
+    table = summary.render([unstable, steady])  # seeds 0 and 1 of one configuration
     assert "1/2 unstable" in table
     assert "timing: 1 of 2 trials unstable" in table
 
