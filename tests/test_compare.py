@@ -91,9 +91,16 @@ def test_the_same_suite_run_twice_is_no_regression(runs):
 def test_a_20_percent_slower_step_is_a_step_time_regression_and_exit_1(runs):
     code, result = compare(runs["a"], runs["slow"])
     assert code == 1 and result["verdict"] == "regressed"
-    steps = {c["configuration"]: c for c in result["cells"] if c["metric"] == "step_time"}
-    assert steps and all(c["verdict"] == "regressed" for c in steps.values()), steps
+    steps = {c["problem"]: c for c in result["cells"] if c["metric"] == "step_time"}
+    # LeNet's millisecond steps always time steadily enough to judge; linear's 60-microsecond
+    # ones sometimes spread past the stability limit on a busy machine (CI's, once), and then
+    # the cell is refused as such -- never "no change".
+    assert steps["lenet"]["verdict"] == "regressed", steps
     for cell in steps.values():
+        if cell["verdict"] == "insufficient data":
+            assert "the machine was busy" in cell["note"], cell
+            continue
+        assert cell["verdict"] == "regressed", cell
         assert 1.1 < cell["ratio"] < 1.4 and cell["p_worse"] <= 0.01
         assert cell["interval"][0] > 1.05  # the bootstrap interval excludes "no change"
     quality = [c for c in result["cells"] if c["metric"] == "final_loss"]
