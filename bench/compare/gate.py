@@ -131,7 +131,7 @@ def judge_cell(base_rows, cand_rows, check: Check, alpha: float) -> Cell:
     busy = [name for name, out, kept in (("baseline", base_out, base), ("candidate", cand_out, cand))
             if out > BUSY_SHARE * (out + len(kept))]  # fmt: skip
     if busy:
-        note = "the machine was busy during the {}: {} of the trials' timings were unstable".format(
+        note = "the machine was busy during the {}: {} of the trials timed unstable or throttled".format(
             " and the ".join(busy),
             " and ".join(f"{o} of {o + len(k)}" for o, k in ((base_out, base), (cand_out, cand))),
         )
