@@ -65,6 +65,15 @@ TRIP_C = 70.0  # the CPU zone's passive trip point: trials whose CPU peak reache
 _BUILT = {}
 
 
+def close(items):
+    """Close the figures of these FigureItems (matplotlib keeps every open figure alive)."""
+    import matplotlib.pyplot as plt
+
+    for item in items:
+        if item.figure is not None:
+            plt.close(item.figure)
+
+
 def golden_data():
     """tests/golden/schema-2 loaded for the report."""
     return _load(golden_run(2))

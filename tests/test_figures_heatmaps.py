@@ -7,7 +7,6 @@ pytest.importorskip("seaborn", reason="the report needs seaborn (optbench[report
 import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 import report_fixtures as rf  # noqa: E402
 from matplotlib.colors import LogNorm  # noqa: E402
 
@@ -25,13 +24,7 @@ def rich(tmp_path_factory):
 def items(rich):
     built = heatmaps.build(rich)
     yield built
-    _close(built)
-
-
-def _close(items):
-    for i in items:
-        if i.figure is not None:
-            plt.close(i.figure)
+    rf.close(built)
 
 
 def _expected_cell(trials, problem, optimizer, **axes):
@@ -105,7 +98,7 @@ def test_an_axis_with_one_value_or_an_absent_problem_is_a_note():
             item = rf.item(items, f"heatmap-{kind}-lenet")
             assert item.figure is None and "single" in item.note and item.section == "lenet"
     finally:
-        _close(items)
+        rf.close(items)
     items = heatmaps.build(rf.without(golden, ["curve"]))
     try:
         item = rf.item(items, "heatmap-activation-curve")
@@ -113,4 +106,4 @@ def test_an_axis_with_one_value_or_an_absent_problem_is_a_note():
             item.figure is None and item.note == "This run has no curve problem." and item.section == OVERVIEW
         )
     finally:
-        _close(items)
+        rf.close(items)

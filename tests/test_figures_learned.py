@@ -7,7 +7,6 @@ pytest.importorskip("seaborn", reason="the report needs seaborn (optbench[report
 import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 import report_fixtures as rf  # noqa: E402
 
 from bench.analysis import choice  # noqa: E402
@@ -18,12 +17,6 @@ from bench.report.figures import OVERVIEW, learned  # noqa: E402
 @pytest.fixture(scope="session")
 def rich(tmp_path_factory):
     return rf.rich_data(tmp_path_factory)
-
-
-def _close(items):
-    for i in items:
-        if i.figure is not None:
-            plt.close(i.figure)
 
 
 def test_each_seed_of_each_best_configuration_against_truth_and_optimum(rich):
@@ -53,7 +46,7 @@ def test_each_seed_of_each_best_configuration_against_truth_and_optimum(rich):
         (optimum_w,) = rf.artists(figure, "optimum-w")
         assert optimum_w.get_segments()[0][0][1] == pytest.approx(optimum["weight"][0][0])
     finally:
-        _close(items)
+        rf.close(items)
 
 
 def test_a_multi_output_map_shows_every_weight_and_bias(rich):
@@ -73,7 +66,7 @@ def test_a_multi_output_map_shows_every_weight_and_bias(rich):
         (truth,) = rf.artists(figure, "truth-b[3]")
         assert truth.get_segments()[0][0][1] == seeds["learned"].iloc[0]["truth"]["bias"][2]
     finally:
-        _close(items)
+        rf.close(items)
 
 
 def test_diverged_seeds_are_left_out_and_counted():
@@ -86,7 +79,7 @@ def test_diverged_seeds_are_left_out_and_counted():
         (adam,) = rf.artists(noisy.figure, "seeds-adam-w")
         assert len(adam.get_offsets()) == 2
     finally:
-        _close(items)
+        rf.close(items)
 
 
 def test_no_linear_problem_is_a_note():

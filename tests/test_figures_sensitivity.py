@@ -24,15 +24,7 @@ def rich(tmp_path_factory):
 def items(rich):
     built = sensitivity.build(rich)
     yield built
-    _close(built)
-
-
-def _close(items):
-    import matplotlib.pyplot as plt
-
-    for i in items:
-        if i.figure is not None:
-            plt.close(i.figure)
+    rf.close(built)
 
 
 def test_one_item_per_problem_in_its_section(items):

@@ -7,7 +7,6 @@ pytest.importorskip("seaborn", reason="the report needs seaborn (optbench[report
 import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 import report_fixtures as rf  # noqa: E402
 
 from bench.report import palette  # noqa: E402
@@ -23,13 +22,7 @@ def powered(tmp_path_factory):
 def items(powered):
     built = steptimes.build(powered)
     yield built
-    _close(built)
-
-
-def _close(items):
-    for i in items:
-        if i.figure is not None:
-            plt.close(i.figure)
+    rf.close(built)
 
 
 def test_a_point_per_trial_at_its_median_and_unstable_ones_in_their_own_marker(items, powered):
@@ -84,7 +77,7 @@ def test_too_few_steps_to_judge_is_a_hollow_marker():
             assert len(points.get_facecolor()) == 0 or points.get_facecolor()[0][3] == 0  # hollow
         assert "No trial's timing was unstable." in item.note
     finally:
-        _close(items)
+        rf.close(items)
 
 
 def test_the_same_optimizer_has_the_same_colour_in_two_figures(items, powered):
@@ -98,4 +91,4 @@ def test_the_same_optimizer_has_the_same_colour_in_two_figures(items, powered):
             assert {rf.rgb(s.get_facecolor()[0]) for s in seeds} == {rf.rgb(steps.get_facecolor()[0])}
         assert rf.rgb(palette.colour("sgd")) != rf.rgb(palette.colour("adam"))
     finally:
-        _close(others)
+        rf.close(others)
