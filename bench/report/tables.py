@@ -289,11 +289,6 @@ def all_tables(data: ReportData, problems: List[str]) -> List[Table]:
     return tables
 
 
-def status_counts(data: ReportData) -> List[Tuple[str, int]]:
-    counts = data.trials["status"].value_counts()
-    return [(str(status), int(n)) for status, n in counts.items()]
-
-
 def problems_in(data: ReportData) -> List[str]:
     """The problems that ran, in the order the run recorded them."""
     ran = data.trials[data.trials["status"] != "skipped"]
