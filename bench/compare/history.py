@@ -19,7 +19,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from bench import store
 from bench.analysis import require_pandas
 from bench.analysis.choice import LABEL_AXES
-from bench.analysis.load import load
+from bench.analysis.load import load_trials
 from bench.compare import changepoints
 
 
@@ -120,20 +120,31 @@ def _label(row, axes: Sequence[str]) -> str:
     return f"{row['problem']} {row['optimizer']} lr {row['lr']:g}{extra}"
 
 
-def load_series(results_dir: str, suite: Optional[str] = None, metrics: Sequence[str] = DEFAULT_METRICS):
+def load_series(
+    results_dir: str,
+    suite: Optional[str] = None,
+    metrics: Sequence[str] = DEFAULT_METRICS,
+    until: Optional[str] = None,
+):
     """The tidy series frame: one row per (suite, metric, configuration, machine, night) with
     ``value`` (median over seeds), ``run_id``, ``git_commit``, ``started_at``, ``power_mode``
-    and ``excluded`` (a reason from REASONS, or None)."""
+    and ``excluded`` (a reason from REASONS, or None).
+
+    ``until``: a run directory; the runs that started after it are left out, as if they had
+    not happened yet (the report of an older run shows the history up to that run, and its
+    power-mode majority is not decided by later nights)."""
     pd = require_pandas()
     unknown = [m for m in metrics if m not in METRICS]
     if unknown:
         raise HistoryError(f"unknown metric(s) {', '.join(unknown)}; known: {', '.join(METRICS)}")
     frames = []
     for suite_name, runs in find_runs(results_dir, suite).items():
+        if until is not None:
+            runs = runs_until(runs, until)
         nights = []
         for night, (run_dir, manifest) in enumerate(runs):
             try:
-                trials, _ = load(run_dir)
+                trials = load_trials(run_dir)
             except store.StoreError as error:
                 raise HistoryError(str(error)) from None
             if trials.empty:
@@ -157,6 +168,9 @@ def load_series(results_dir: str, suite: Optional[str] = None, metrics: Sequence
         keys = ["configuration", "machine", "night"]
         grouped = trials.groupby(keys, sort=True)
         firsts = grouped.first()
+        # Once per (configuration, machine, night), not per metric: with many nights, labelling
+        # row by row took seconds.
+        labels = [_label(row, axes[row["problem"]]) for row in firsts.to_dict("records")]
         for name in metrics:
             metric = METRICS[name]
             frame = pd.DataFrame({
@@ -167,7 +181,7 @@ def load_series(results_dir: str, suite: Optional[str] = None, metrics: Sequence
             }).reset_index()  # fmt: skip
             for column in ("run_id", "git_commit", "started_at", "power_mode", "problem", "optimizer"):
                 frame[column] = firsts[column].to_numpy()
-            frame["configuration_label"] = [_label(row, axes[row["problem"]]) for _, row in firsts.iterrows()]
+            frame["configuration_label"] = labels
             frame = frame[frame["value"].notna()]
             if frame.empty:
                 continue  # not measured here (energy without a power source)
@@ -192,6 +206,16 @@ def load_series(results_dir: str, suite: Optional[str] = None, metrics: Sequence
     return series.rename(
         columns={"configuration": "configuration_key", "configuration_label": "configuration"}
     )
+
+
+def runs_until(runs: List[Tuple[str, Dict[str, Any]]], until: str) -> List[Tuple[str, Dict[str, Any]]]:
+    """``runs`` (as find_runs orders them) up to and including the run directory ``until``;
+    all of them when ``until`` is not among them."""
+    target = os.path.realpath(until)
+    for position, (run_dir, _) in enumerate(runs):
+        if os.path.realpath(run_dir) == target:
+            return runs[: position + 1]
+    return runs
 
 
 def _reason(other_mode: bool, throttled: bool, unstable: bool) -> Optional[str]:
