@@ -52,10 +52,12 @@ POWER_MODE, THROTTLED, UNSTABLE = "power_mode", "throttled", "unstable"
 REASONS = (POWER_MODE, THROTTLED, UNSTABLE)
 
 SERIES_KEY = ["suite", "metric", "configuration_key", "machine"]
+# configuration_key (bench.ranking's) names the series exactly: two configurations can share
+# a label (the label shows only the axes the suite varies).
 CHANGE_COLUMNS = [
-    "suite", "metric", "configuration", "machine", "kind", "night", "since_night", "run_before", "run_after",
-    "commit_before", "commit_after", "level_before", "level_after", "ratio", "p_value", "regression", "nights",
-    "excluded_power_mode", "excluded_throttled", "excluded_unstable",
+    "suite", "metric", "configuration", "configuration_key", "machine", "kind", "night", "since_night",
+    "run_before", "run_after", "commit_before", "commit_after", "level_before", "level_after", "ratio", "p_value",
+    "regression", "nights", "excluded_power_mode", "excluded_throttled", "excluded_unstable",
 ]  # fmt: skip
 
 
@@ -241,7 +243,7 @@ def find_changes(series, settings: Optional[changepoints.Settings] = None):
     rows = []
     examined = short = 0
     excluded = Counter()  # type: Counter
-    for (suite, metric, _, machine), group in series.groupby(SERIES_KEY, sort=True):
+    for (suite, metric, key, machine), group in series.groupby(SERIES_KEY, sort=True):
         group = group.sort_values("night")
         kept = group[group["excluded"].isna()].reset_index(drop=True)
         counts = group["excluded"].value_counts()
@@ -256,8 +258,8 @@ def find_changes(series, settings: Optional[changepoints.Settings] = None):
             after = kept.iloc[change.index]
             rows.append({
                 "suite": suite, "metric": metric, "configuration": group["configuration"].iloc[0],
-                "machine": machine, "kind": change.kind.value, "night": int(after["night"]),
-                "since_night": int(kept.iloc[change.since]["night"]),
+                "configuration_key": key, "machine": machine, "kind": change.kind.value,
+                "night": int(after["night"]), "since_night": int(kept.iloc[change.since]["night"]),
                 "run_before": before["run_id"], "run_after": after["run_id"],
                 "commit_before": before["git_commit"], "commit_after": after["git_commit"],
                 "level_before": change.level_before, "level_after": change.level_after,
