@@ -19,7 +19,7 @@ import yaml
 
 import bench
 from bench import store
-from bench.report import header, html, markdown, tables
+from bench.report import header, history_section, html, markdown, tables
 from bench.report.data import ReportData, load_report_data
 from bench.report.figures import FigureItem
 
@@ -90,7 +90,12 @@ def build_report(
     problems = tables.problems_in(data)
     every_table = tables.all_tables(data, problems)
     items = figure_items(data, figure_modules)
-    images = {item.name: _image(item) for item in items if item.figure is not None}
+    history = history_section.build(data)
+    # The History section's figures and table are drawn and written with the others, and placed
+    # by the renderers themselves (history.*), not by section name.
+    drawn = items + history.figures
+    written = every_table + ([history.table] if history.table is not None else [])
+    images = {item.name: _image(item) for item in drawn if item.figure is not None}
     facts = header.run_facts(data) + header.machine_facts(data.manifest)
     if data.baseline is not None:
         facts.insert(1, ("baseline", f"{data.baseline.label} ({data.baseline.run_dir})"))
@@ -100,16 +105,17 @@ def build_report(
     shutil.rmtree(staging, ignore_errors=True)
     os.makedirs(os.path.join(staging, "tables"))
     os.makedirs(os.path.join(staging, "figures"))
-    for table in every_table:
+    for table in written:
         table.frame.to_csv(os.path.join(staging, "tables", table.name + ".csv"), index=False)
-    for item in items:
+    for item in drawn:
         if item.name in images:
             with open(os.path.join(staging, "figures", f"{item.name}.{item.format}"), "wb") as handle:
                 handle.write(images[item.name])
-    _write(staging, "report.md", markdown.render(title, description, facts, every_table, items, problems))
+    summary = markdown.render(title, description, facts, every_table, items, problems, history)
+    _write(staging, "report.md", summary)
     suite_text = yaml.safe_dump(data.manifest.get("suite_document", {}), sort_keys=False)
     page = html.render(title, description, facts, suite_text, every_table, items, images, problems,
-                       os.path.abspath(data.run_dir), bench.__version__)  # fmt: skip
+                       os.path.abspath(data.run_dir), bench.__version__, history)  # fmt: skip
     _write(staging, "index.html", page)
     _swap_in(staging, out_dir)
     return out_dir

@@ -10,7 +10,9 @@ is the best level over its best nights and the recent level over the last nights
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from bench.compare.history_command import commits_text, direction_text, night_text, runs_text
 from bench.report import palette
+from bench.report.figures import FigureItem
 
 SIZE = (8, 4)
 
@@ -70,3 +72,29 @@ def trend_figure(series_frame, changes) -> Figure:
     ax.set_ylabel(rows["metric"].iloc[0].replace("_", " ") if len(rows) else "")
     ax.grid(alpha=0.3)
     return fig
+
+
+def _change_text(change) -> str:
+    what = (
+        f"a step at night {change['night']}"
+        if change["kind"] == "step"
+        else f"creep, nights {night_text(change)}"
+    )
+    return (
+        f"{what} (x{change['ratio']:.3f}, p = {change['p_value']:.2g}, {direction_text(change)}; "
+        f"runs {runs_text(change)}, commits {commits_text(change)})"
+    )
+
+
+def trend_item(name: str, series_frame, changes, section: str) -> FigureItem:
+    """The report's item for one flagged series: ``series_frame`` and ``changes`` as
+    ``trend_figure`` takes them, the caption naming each change and what was left out."""
+    first = series_frame.iloc[0]
+    flagged = "; ".join(_change_text(change) for _, change in changes.sort_values("night").iterrows())
+    left_out = series_frame["excluded"].dropna()
+    note = f"Flagged: {flagged}. One point per night: the median over seeds."
+    if len(left_out):
+        counts = ", ".join(f"{n} {reason.replace('_', ' ')}" for reason, n in left_out.value_counts().items())
+        note += f" Hollow grey points: nights left out of the series ({counts})."
+    title = f"{first['metric'].replace('_', ' ')}: {first['configuration']}"
+    return FigureItem(name, title, section, trend_figure(series_frame, changes), note)
