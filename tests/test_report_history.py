@@ -36,8 +36,12 @@ def read(report, name):
 
 @pytest.fixture(scope="module")
 def stepped(tmp_path_factory):
-    """30 nights; sgd's step and training times 10% slower from night 20."""
-    return write_nights(tmp_path_factory.mktemp("stepped"), NIGHTS, slower_from=STEP_AT, slowdown=1.1)
+    """30 nights; sgd's step and training times 10% slower from night 20; night 3 in another
+    power mode, and sgd throttled on night 8 (both left out of the time series)."""
+    return write_nights(
+        tmp_path_factory.mktemp("stepped"), NIGHTS, slower_from=STEP_AT, slowdown=1.1, throttled=(8,),
+        power_modes={3: "5W"},
+    )  # fmt: skip
 
 
 def test_a_ten_percent_step_is_in_the_report_with_its_trend(stepped, tmp_path):
@@ -56,10 +60,16 @@ def test_a_ten_percent_step_is_in_the_report_with_its_trend(stepped, tmp_path):
     history = markdown[markdown.index("## History") : markdown.index("## linear")]
     assert "30 nights of this suite on this machine" in history and "to night-29" in history
     assert "2 changes flagged, 2 in the regression direction" in history
+    # Nights, not (series, night) pairs: night 3 leaves out 4 time series, night 8 sgd's 2.
+    assert (
+        "nights left out of the time and energy series they affect: 1 in another power mode, 1 throttled"
+        in history
+    )
     assert (
         "| step\\_time | linear sgd lr 0.1 | step | 20 | night-19 -\\> night-20 | 1919191919 -\\> 2020202020 |"
         in history
     )
+    assert "| regression | 1 power mode, 1 throttled |" in history  # the series' own left-out nights
     assert "(figures/history-1.svg)" in history and "(figures/history-2.svg)" in history
     assert "a step at night 20" in history
     assert sorted(n for n in os.listdir(os.path.join(report, "figures")) if n.startswith("history")) == [

@@ -26,6 +26,10 @@ SECTION = "history"
 # Eight 8x4-inch figures are about one screen height each of scrolling; a nightly report with
 # more flagged series than that has a table to read first.
 MAX_FIGURES = 8
+REASON_TEXT = {
+    history.POWER_MODE: "in another power mode", history.THROTTLED: "throttled",
+    history.UNSTABLE: "with unstable timing",
+}  # fmt: skip
 
 CHANGE_TABLE_COLUMNS = (
     Column("metric", "metric", text), Column("configuration", "configuration", text),
@@ -70,6 +74,8 @@ def build(data: ReportData) -> HistorySection:
     except history.HistoryError as error:
         return HistorySection(f"History could not be read: {error}.")
     series = series[series["machine"] == machine]
+    if series.empty:  # every trial of every night skipped
+        return HistorySection("History has no measured trial in this suite's nights on this machine.")
     changes = history.find_changes(series)
     sentence = _coverage(series, machine, not_counted, changes)
     if changes.empty:
@@ -85,7 +91,7 @@ def build(data: ReportData) -> HistorySection:
     more = ""
     if len(keys) > MAX_FIGURES:
         more = (f"{len(keys) - MAX_FIGURES} more flagged series without a figure here: they are in the "
-                "table above (and tables/history.csv); `optbench history` lists them too.")  # fmt: skip
+                "table above (and tables/history.csv), as optbench history lists them.")  # fmt: skip
     return HistorySection(sentence, table, figures, more)
 
 
@@ -130,10 +136,13 @@ def _coverage(series, machine: str, not_counted: str, changes) -> str:
         f"{len(nights)} nights of this suite on this machine ({machine}), from {first['run_id']} "
         f"({str(first['started_at'])[:10]}) to {last['run_id']} ({str(last['started_at'])[:10]})"
     )
-    left_out = [f"{n} {reason.replace('_', ' ')}" for reason, n in changes.attrs["excluded"].items() if n]
+    # Nights, not (series, night) pairs as history's totals count them: one throttled night
+    # leaves out as many series as the configuration has time metrics.
+    by_reason = series[series["excluded"].notna()].groupby("excluded")["night"].nunique()
+    left_out = [f"{int(by_reason[r])} {REASON_TEXT[r]}" for r in history.REASONS if by_reason.get(r)]
     notes = [not_counted] if not_counted else []
     if left_out:
-        notes.append("nights left out of time and energy series, counted per series: " + ", ".join(left_out))
+        notes.append("nights left out of the time and energy series they affect: " + ", ".join(left_out))
     if changes.attrs["short"]:
         notes.append(
             f"{changes.attrs['short']} series with fewer than {changepoints.MIN_NIGHTS} usable nights not examined"
