@@ -8,12 +8,13 @@ TELEMETRY_COLUMNS. curves: trial_id, step, time_s, loss, eval_loss, metric. Runs
 schema version load, upgraded to this one.
 """
 
+import math
 import os
 from typing import Sequence, Tuple
 
 from bench import ranking, store
 from bench.analysis import require_pandas
-from bench.record import field_names, without_non_finite
+from bench.record import field_names
 from bench.record_upgrades import curve_time_scales
 
 # Per-trial telemetry figures lifted into columns (null where the machine could not measure them).
@@ -59,7 +60,8 @@ def _trials(records, nested: bool = True) -> "pandas.DataFrame":  # noqa: F821
         if nested:
             row = {k: v for k, v in record.to_json_dict().items() if k != "config"}
         else:  # as to_json_dict gives them: enums as their text, non-finite floats as None
-            row = without_non_finite({name: getattr(record, name) for name in FLAT_FIELDS})
+            row = {name: getattr(record, name) for name in FLAT_FIELDS}
+            row.update({k: None for k, v in row.items() if isinstance(v, float) and not math.isfinite(v)})
             row.update(status=record.status.value, stability=record.stability.value)
         row.update({k: record.config.get(k) for k in CONFIG_COLUMNS})
         row["batch"] = str(row["batch"])  # "full" and sizes in one column
