@@ -149,4 +149,9 @@ def without_non_finite(value: Any) -> Any:
 
 
 def field_names() -> List[str]:
-    return [f.name for f in fields(TrialRecord)]
+    return list(_FIELD_NAMES)
+
+
+# Once, not per call: every record read asks for them, and dataclasses.fields() walks the
+# class each time (a tenth of the time history took to read 60 nights of 1,000 trials).
+_FIELD_NAMES = tuple(f.name for f in fields(TrialRecord))
