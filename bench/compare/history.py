@@ -55,17 +55,20 @@ SERIES_KEY = ["suite", "metric", "configuration_key", "machine"]
 # configuration_key (bench.ranking's) names the series exactly: two configurations can share
 # a label (the label shows only the axes the suite varies).
 CHANGE_COLUMNS = [
-    "suite", "metric", "configuration", "configuration_key", "machine", "kind", "night", "since_night",
-    "run_before", "run_after", "commit_before", "commit_after", "level_before", "level_after", "ratio", "p_value",
-    "regression", "nights", "excluded_power_mode", "excluded_throttled", "excluded_unstable",
+    "suite", "metric", "configuration", "configuration_key", "machine", "kind", "night", "since_night", "run_before", "run_after",
+    "commit_before", "commit_after", "level_before", "level_after", "ratio", "p_value", "regression", "nights",
+    "excluded_power_mode", "excluded_throttled", "excluded_unstable",
 ]  # fmt: skip
 
 
-def find_runs(results_dir: str, suite: Optional[str] = None) -> Dict[str, List[Tuple[str, Dict[str, Any]]]]:
+def find_runs(
+    results_dir: str, suite: Optional[str] = None, until: Optional[str] = None
+) -> Dict[str, List[Tuple[str, Dict[str, Any]]]]:
     """Per suite, its runs as (run directory, manifest), in the order they started.
 
     ``results_dir`` is a results directory (``<suite>/<run-id>/`` below it) or one suite's
-    directory (run directories right below it)."""
+    directory (run directories right below it). ``until``: a run directory; the runs that
+    started after it are left out, as if they had not happened yet."""
     if not os.path.isdir(results_dir):
         raise HistoryError(f"{results_dir}: not a directory")
 
@@ -97,6 +100,8 @@ def find_runs(results_dir: str, suite: Optional[str] = None) -> Dict[str, List[T
         suites = {suite: suites[suite]}
     if not suites:
         raise HistoryError(f"{results_dir}: no runs (no <suite>/<run-id>/manifest.json below it)")
+    if until is not None:
+        suites = {name: runs_until(runs, until) for name, runs in suites.items()}
     return suites
 
 
@@ -132,17 +137,14 @@ def load_series(
     ``value`` (median over seeds), ``run_id``, ``git_commit``, ``started_at``, ``power_mode``
     and ``excluded`` (a reason from REASONS, or None).
 
-    ``until``: a run directory; the runs that started after it are left out, as if they had
-    not happened yet (the report of an older run shows the history up to that run, and its
-    power-mode majority is not decided by later nights)."""
+    ``until``: as find_runs takes it (the report of an older run shows the history up to that
+    run, and later nights do not decide its power-mode majority)."""
     pd = require_pandas()
     unknown = [m for m in metrics if m not in METRICS]
     if unknown:
         raise HistoryError(f"unknown metric(s) {', '.join(unknown)}; known: {', '.join(METRICS)}")
     frames = []
-    for suite_name, runs in find_runs(results_dir, suite).items():
-        if until is not None:
-            runs = runs_until(runs, until)
+    for suite_name, runs in find_runs(results_dir, suite, until).items():
         nights = []
         for night, (run_dir, manifest) in enumerate(runs):
             try:

@@ -132,7 +132,7 @@ def _coverage(series, machine: str, not_counted: str, changes) -> str:
     """'N nights of this suite on this machine, from .. to ..', and what was left out and why."""
     nights = series.drop_duplicates("night").sort_values("night")
     first, last = nights.iloc[0], nights.iloc[-1]
-    text_ = (
+    covered = (
         f"{len(nights)} nights of this suite on this machine ({machine}), from {first['run_id']} "
         f"({str(first['started_at'])[:10]}) to {last['run_id']} ({str(last['started_at'])[:10]})"
     )
@@ -147,5 +147,5 @@ def _coverage(series, machine: str, not_counted: str, changes) -> str:
         notes.append(
             f"{changes.attrs['short']} series with fewer than {changepoints.MIN_NIGHTS} usable nights not examined"
         )
-    text_ += f"; {changes.attrs['series']} series examined"
-    return text_ + ("; " + "; ".join(notes) if notes else "") + "."
+    covered += f"; {changes.attrs['series']} series examined"
+    return covered + ("; " + "; ".join(notes) if notes else "") + "."
