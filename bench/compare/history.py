@@ -105,6 +105,16 @@ def find_runs(
     return suites
 
 
+def runs_until(runs: List[Tuple[str, Dict[str, Any]]], until: str) -> List[Tuple[str, Dict[str, Any]]]:
+    """``runs`` (as find_runs orders them) up to and including the run directory ``until``;
+    all of them when ``until`` is not among them."""
+    target = os.path.realpath(until)
+    for position, (run_dir, _) in enumerate(runs):
+        if os.path.realpath(run_dir) == target:
+            return runs[: position + 1]
+    return runs
+
+
 def machine_label(manifest: Dict[str, Any]) -> str:
     """The machine a run ran on: host, board (or CPU) and core count. Software versions are
     not part of it: a new torch is one of the things history is there to catch."""
@@ -210,16 +220,6 @@ def load_series(
     return series.rename(
         columns={"configuration": "configuration_key", "configuration_label": "configuration"}
     )
-
-
-def runs_until(runs: List[Tuple[str, Dict[str, Any]]], until: str) -> List[Tuple[str, Dict[str, Any]]]:
-    """``runs`` (as find_runs orders them) up to and including the run directory ``until``;
-    all of them when ``until`` is not among them."""
-    target = os.path.realpath(until)
-    for position, (run_dir, _) in enumerate(runs):
-        if os.path.realpath(run_dir) == target:
-            return runs[: position + 1]
-    return runs
 
 
 def _reason(other_mode: bool, throttled: bool, unstable: bool) -> Optional[str]:
