@@ -19,8 +19,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from bench import store
 from bench.analysis import require_pandas
 from bench.analysis.choice import LABEL_AXES
-from bench.analysis.load import load_trials
-from bench.compare import changepoints
+from bench.compare import changepoints, night_cache
 
 
 class HistoryError(Exception):
@@ -46,6 +45,12 @@ METRICS = {
     )
 }
 DEFAULT_METRICS = tuple(METRICS)
+# What load_series reads of a night's trials (and all night_cache keeps of them).
+TRIAL_COLUMNS = (
+    ["status", "configuration", "problem", "optimizer", "lr", "throttled", "stability"]
+    + LABEL_AXES
+    + [m.column for m in METRICS.values()]
+)
 
 # Why a night is left out of a time or energy series, in the order they are checked.
 POWER_MODE, THROTTLED, UNSTABLE = "power_mode", "throttled", "unstable"
@@ -158,7 +163,7 @@ def load_series(
         nights = []
         for night, (run_dir, manifest) in enumerate(runs):
             try:
-                trials = load_trials(run_dir)
+                trials = night_cache.trials(run_dir, TRIAL_COLUMNS)
             except store.StoreError as error:
                 raise HistoryError(str(error)) from None
             if trials.empty:
