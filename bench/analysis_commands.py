@@ -76,6 +76,11 @@ def compare_command(args) -> int:
     except (policy.PolicyError, sides.SideError, store.StoreError) as error:
         sys.stderr.write(f"error: {error}\n")
         return EXIT_BAD_INPUT
+    if baseline.kind != candidate.kind:
+        sys.stderr.write(f"error: the baseline is {baseline.kind} ({baseline.label}) and the candidate "
+                         f"{candidate.kind} ({candidate.label}): compare runs with runs, pytest-benchmark "
+                         "files with pytest-benchmark files\n")  # fmt: skip
+        return EXIT_BAD_INPUT
     comparison = gate.compare(baseline, candidate, rules)
     shown = {"text": output.text, "markdown": output.markdown}.get(args.format)
     sys.stdout.write((shown(comparison, args.all) if shown else output.as_json(comparison)) + "\n")

@@ -22,7 +22,7 @@ problems:
   linear: {{steps: 150, lr: {{sgd: {lr}}}}}
   lenet: {{steps: 100, batch: 16, options: {{train_size: 128, test_size: 64}}}}
 optimizers: {{sgd: {{lr: 0.1}}}}
-seeds: [0, 1, 2, 3, 4, 5, 6, 7]
+seeds: {seeds}
 budget: {{eval_every: 50}}
 threads: {threads}
 warmup: 1
@@ -31,8 +31,9 @@ telemetry: {{sources: none}}
 """
 
 
-def make_run(write_suite, results, name, lr=0.5, threads=1, slowdown=0.0):
-    suite = write_suite(GATE_SUITE.format(lr=lr, threads=threads, slowdown=slowdown), name="gate.yaml")
+def make_run(write_suite, results, name, lr=0.5, threads=1, slowdown=0.0, seeds=8):
+    text = GATE_SUITE.format(lr=lr, threads=threads, slowdown=slowdown, seeds=list(range(seeds)))
+    suite = write_suite(text, name="gate.yaml")
     done = run_cli("run", suite, "--results", str(results), "--run-id", name)
     assert done.returncode == 0, done.stderr
     return os.path.join(str(results), "gate", name)
@@ -61,6 +62,9 @@ def runs(tmp_path_factory):
             write, results, "lower-lr", lr=0.1
         ),  # linear: reaches its target later, if at all
         "threads": make_run(write, results, "threads", threads=2),
+        # One seed a side: too few for a test over seeds, so the steps' own times are the samples.
+        "one-seed": make_run(write, results, "one-seed", seeds=1),
+        "one-seed-slow": make_run(write, results, "one-seed-slow", seeds=1, slowdown=0.2),
         "root": str(root),
     }
 
@@ -106,6 +110,25 @@ def test_a_20_percent_slower_step_is_a_step_time_regression_and_exit_1(runs):
         assert cell["interval"][0] > 1.05  # the bootstrap interval excludes "no change"
     quality = [c for c in result["cells"] if c["metric"] == "final_loss"]
     assert all(c["verdict"] == "no change" for c in quality)  # slower, not worse
+
+
+@pytest.mark.slow
+def test_with_one_trial_a_side_the_step_times_are_the_samples_and_a_20_percent_slowdown_regresses(runs):
+    code, result = compare(runs["one-seed"], runs["one-seed-slow"])
+    steps = {c["problem"]: c for c in result["cells"] if c["metric"] == "step_time"}
+    assert {c["samples_of"] for c in steps.values()} == {"steps"}
+    # 150 linear and 100 LeNet steps a trial, each a sample (the curve starts at step 0, time 0).
+    assert steps["linear"]["samples"] == [150, 150] and steps["lenet"]["samples"] == [100, 100]
+    assert any(c["verdict"] == "regressed" for c in steps.values()), steps
+    for cell in steps.values():
+        if cell["verdict"] == "insufficient data":  # a busy machine is said, as with seeds
+            assert "the machine was busy" in cell["note"], cell
+            continue
+        assert cell["verdict"] == "regressed" and 1.1 < cell["ratio"] < 1.4, cell
+    assert code == 1
+    # Other metrics have no per-step samples: one seed a side stays insufficient data for them.
+    losses = [c for c in result["cells"] if c["metric"] == "final_loss"]
+    assert losses and all(c["verdict"] == "insufficient data" and c["samples_of"] == "seeds" for c in losses)
 
 
 @pytest.mark.slow
@@ -164,6 +187,66 @@ def test_too_few_seeds_is_insufficient_data_never_a_pass():
     done = run_cli("compare", golden_run(2), golden_run(2))
     assert done.returncode == 3
     assert "insufficient data" in done.stdout and "at best p = 0.17" in done.stdout
+
+
+def test_where_seeds_are_too_few_step_time_is_tested_over_the_trials_steps():
+    done = run_cli("compare", golden_run(2), golden_run(2), "--format", "json", "--check", "step_time")
+    cells = [c for c in json.loads(done.stdout)["cells"] if c["metric"] == "step_time"]
+    # (the golden run timed one linear cell unstable on half its trials: refused as busy, as ever)
+    cells = [c for c in cells if "the machine was busy" not in c["note"]]
+    assert len(cells) >= 3 and all(c["samples_of"] == "steps" for c in cells)
+    # The same run on both sides: identical samples, never a change.
+    assert all(c["verdict"] == "no change" and c["ratio"] == 1.0 for c in cells)
+    assert all(c["samples"][0] == c["samples"][1] > 2 for c in cells)
+
+
+# --- pytest-benchmark JSON as a side -------------------------------------------------------
+
+STEPS_JSON = os.path.join(os.path.dirname(__file__), "golden", "pytest-benchmark", "steps-5.3.1.json")
+
+
+def steps_file(path, factor, tmp_path, keep_data=True):
+    """The golden file with 20 steady rounds a benchmark around its median, times ``factor``."""
+    document = json.load(open(STEPS_JSON))
+    for bench in document["benchmarks"]:
+        if keep_data:
+            bench["stats"]["data"] = [bench["stats"]["median"] * (1 + 0.005 * i) * factor for i in range(20)]
+        else:
+            del bench["stats"]["data"]
+    out = tmp_path / path
+    out.write_text(json.dumps(document))
+    return str(out)
+
+
+def test_pytest_benchmark_files_are_compared_on_their_raw_round_times(tmp_path):
+    same = run_cli("compare", STEPS_JSON, STEPS_JSON, "--format", "json")
+    result = json.loads(same.stdout)
+    assert same.returncode == 0 and result["verdict"] == "no change"
+    assert {c["metric"] for c in result["cells"]} == {"step_time"}  # all a step benchmark measures
+    assert {c["configuration"] for c in result["cells"]} >= {"test_step[linear-sgd]"}
+    assert all(c["samples_of"] == "steps" and c["samples"] == [5, 5] for c in result["cells"])
+    before, after = steps_file("before.json", 1.0, tmp_path), steps_file("after.json", 1.3, tmp_path)
+    slower = run_cli("compare", before, after, "--format", "json")
+    result = json.loads(slower.stdout)
+    assert slower.returncode == 1 and all(c["verdict"] == "regressed" for c in result["cells"])
+    assert all(c["ratio"] == pytest.approx(1.3) and c["samples"] == [20, 20] for c in result["cells"])
+    # 3% slower is below the 10% minimum effect: significant, yet no regression.
+    slightly = run_cli("compare", before, steps_file("slightly.json", 1.03, tmp_path), "--format", "json")
+    result = json.loads(slightly.stdout)
+    assert slightly.returncode == 0 and {c["verdict"] for c in result["cells"]} == {"no change"}
+    assert all(c["p_worse"] < 0.01 for c in result["cells"])
+
+
+def test_pytest_benchmark_files_refuse_a_run_and_files_without_round_times(tmp_path):
+    mixed = run_cli("compare", STEPS_JSON, golden_run(2))
+    assert mixed.returncode == 2 and "compare runs with runs" in mixed.stderr
+    bare = run_cli("compare", STEPS_JSON, steps_file("bare.json", 1.0, tmp_path, keep_data=False))
+    assert bare.returncode == 2 and "saved without its raw round times" in bare.stderr
+    other = run_cli("compare", STEPS_JSON, os.path.join(os.path.dirname(STEPS_JSON), "steps-3.4.1.json"))
+    assert (
+        other.returncode == 3
+        and "not comparable: torch: '2.13.0+cpu' (baseline) vs '1.10.2+cu102'" in other.stdout
+    )
 
 
 # --- statistics on known answers ---------------------------------------------------------

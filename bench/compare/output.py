@@ -31,9 +31,14 @@ def _rows(comparison: Comparison, every: bool) -> List[List[str]]:
         if every or cell.verdict in SHOWN:
             rows.append([cell.problem, cell.label, cell.metric, _number(cell.baseline_median),
                          _number(cell.candidate_median), _ratio(cell),
-                         "–" if cell.p_worse is None else f"{cell.p_worse:.2g}", f"{cell.samples[0]}/{cell.samples[1]}",
+                         "–" if cell.p_worse is None else f"{cell.p_worse:.2g}", _samples(cell),
                          cell.verdict.value + (f" ({cell.note})" if cell.note else "")])  # fmt: skip
     return rows
+
+
+def _samples(cell: Cell) -> str:
+    """'5/5' seeds; '200/200 steps' where one trial's step times were the samples."""
+    return f"{cell.samples[0]}/{cell.samples[1]}" + (" steps" if cell.samples_of == "steps" else "")
 
 
 HEADER = [
@@ -113,7 +118,7 @@ def as_json(comparison: Comparison) -> str:
             "problem": c.problem, "configuration": c.label, "metric": c.metric, "verdict": c.verdict.value,
             "baseline_median": _plain(c.baseline_median), "candidate_median": _plain(c.candidate_median),
             "ratio": _plain(c.ratio), "interval": [_plain(v) for v in c.interval], "p_worse": _plain(c.p_worse),
-            "samples": list(c.samples), "excluded": list(c.excluded), "note": c.note,
+            "samples": list(c.samples), "samples_of": c.samples_of, "excluded": list(c.excluded), "note": c.note,
         } for c in comparison.cells],
     }, indent=1)  # fmt: skip
 
@@ -131,5 +136,5 @@ def github_benchmark(comparison: Comparison) -> str:
         if value is None or not math.isfinite(value) or cell.larger_is_better:
             continue
         entries.append({"name": f"{cell.problem} {cell.label} {cell.metric}", "unit": UNITS[cell.metric],
-                        "value": value, "extra": f"verdict: {cell.verdict.value}; n {cell.samples[1]}"})  # fmt: skip
+                        "value": value, "extra": f"verdict: {cell.verdict.value}; n {_samples(cell)}"})  # fmt: skip
     return json.dumps(entries, indent=1)
