@@ -70,9 +70,12 @@ def compare_command(args) -> int:
         sys.stderr.write(f"error: {MISSING_MESSAGE} ({error})\n")
         return EXIT_BAD_INPUT
     try:
-        rules = policy.load_policy(args.policy, args.check, args.alpha, args.allow_different, args.ignore)
         baseline = _side(args.baseline, args.baselines)
         candidate = _side(args.candidate, args.baselines)
+        # The suite's own policy: the candidate's (the suite as it is now), else the baseline's.
+        suite = candidate if candidate.regressions is not None else baseline
+        rules = policy.load_policy(args.policy, args.check, args.alpha, args.allow_different, args.ignore,
+                                   suite_block=suite.regressions, suite_where=suite.regressions_from)  # fmt: skip
     except (policy.PolicyError, sides.SideError, store.StoreError) as error:
         sys.stderr.write(f"error: {error}\n")
         return EXIT_BAD_INPUT

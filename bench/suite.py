@@ -43,7 +43,7 @@ BUDGET_KEYS = ("steps", "epochs", "time_limit", "eval_every", "log_every")
 TOP_KEYS = (
     ("name", "description", "problems", "optimizers", "seeds", "repeats", "budget")
     + AXES
-    + ("exclude", "include", "order", "telemetry", "on_missing_device", "warmup", "slowdown")
+    + ("exclude", "include", "order", "telemetry", "on_missing_device", "warmup", "slowdown", "regressions")
 )
 PROBLEM_KEYS = AXES + BUDGET_KEYS + ("options", "lr")
 ORDERS = ("grid", "random", "interleaved")
@@ -160,6 +160,8 @@ def _parse(doc: Dict[str, Any], path: str, check: Checker) -> Optional[Suite]:
     telemetry = read_telemetry(check, doc.get("telemetry", {}))
     warmup = check.number("warmup", doc.get("warmup", 0.0), minimum=0.0)
     slowdown = check.number("slowdown", doc.get("slowdown", 0.0), minimum=0.0)
+    if "regressions" in doc:
+        _check_regressions(check, path, doc["regressions"])
     description = doc.get("description", "")
     if not isinstance(description, str):
         check.fail("description", f"expected text, got {description!r}")
@@ -172,6 +174,17 @@ def _parse(doc: Dict[str, Any], path: str, check: Checker) -> Optional[Suite]:
         slowdown=float(slowdown or 0.0),
         document=doc,
     )  # fmt: skip
+
+
+def _check_regressions(check: Checker, path: str, block: Any) -> None:
+    """The gate's policy for this suite (docs/COMPARE.md), checked now with the parser
+    `optbench compare` uses: a mistake is found before a night's run, not after it."""
+    from bench.compare.policy import PolicyError, from_mapping
+
+    try:
+        from_mapping(block, f"{path}: regressions")
+    except PolicyError as error:
+        check.add(str(error))
 
 
 def _read_budget(check: Checker, key: str, raw: Dict[str, Any], base: Budget = None) -> Budget:

@@ -37,6 +37,10 @@ class Checker:
                     text += f" (did you mean {near[0]!r}?)"
         self.problems.append(text)
 
+    def add(self, message: str) -> None:
+        """A mistake another module's parser found, already worded with the file and key."""
+        self.problems.append(message)
+
     def unknown_keys(self, key: str, mapping: dict, allowed: Iterable[str]) -> None:
         allowed = list(allowed)
         for name in mapping:

@@ -171,6 +171,31 @@ def test_a_saved_baseline_compares_like_its_runs_and_the_markdown_and_github_fil
     assert entries and all(set(e) == {"name", "unit", "value", "extra"} for e in entries)
 
 
+def test_a_suites_regressions_block_is_the_policy_and_a_file_and_the_command_line_override_it(tmp_path):
+    suite = tmp_path / "gated.yaml"
+    suite.write_text("problems: {linear: {steps: 20}}\noptimizers: [sgd]\ntelemetry: {sources: none}\n"
+                     "regressions: {alpha: 0.05, checks: [final_loss:20%]}\n")  # fmt: skip
+    done = run_cli("run", str(suite), "--results", str(tmp_path / "results"))
+    assert done.returncode == 0, done.stderr
+    run = str(tmp_path / "results" / "gated")
+    code, result = compare(run, run)
+    assert result["alpha"] == 0.05 and result["checks"] == ["final_loss:20%"]
+    assert result["policy_from"][0] == "the defaults" and str(suite) in result["policy_from"][1]
+    code, result = compare(run, run, "--check", "step_time:5%", "--alpha", "0.02")
+    assert result["alpha"] == 0.02 and result["checks"] == ["final_loss:20%", "step_time:5%"]
+    assert result["policy_from"][-1] == "the command line"
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("checks: [peak_rss:30%]\n")
+    code, result = compare(run, run, "--policy", str(policy))
+    assert result["checks"] == ["peak_rss:30%"] and result["alpha"] == 0.05  # the file replaces the list only
+    # A saved baseline keeps the suite's block.
+    baselines = str(tmp_path / "baselines")
+    assert run_cli("baseline", "save", run, "--name", "gated", "--baselines", baselines).returncode == 0
+    saved = json.load(open(os.path.join(baselines, "gated.json")))
+    assert saved["regressions"] == {"alpha": 0.05, "checks": ["final_loss:20%"]}
+    assert str(suite) in saved["regressions_from"]
+
+
 def test_bad_input_exits_2_naming_what_is_wrong(tmp_path):
     missing = run_cli("compare", str(tmp_path / "nothing"), golden_run(2))
     assert missing.returncode == 2 and "neither a run directory" in missing.stderr

@@ -59,7 +59,8 @@ def _summary_lines(comparison: Comparison) -> List[str]:
     for cell in comparison.cells:
         counts[cell.verdict.value] = counts.get(cell.verdict.value, 0) + 1
     lines = [f"baseline: {comparison.baseline}", f"candidate: {comparison.candidate}",
-             f"policy: alpha {comparison.policy.alpha:g}; " + ", ".join(str(c) for c in comparison.policy.checks)]  # fmt: skip
+             f"policy: alpha {comparison.policy.alpha:g}; " + ", ".join(str(c) for c in comparison.policy.checks)
+             + "; set by " + ", ".join(("the defaults",) + comparison.policy.sources)]  # fmt: skip
     for difference in comparison.not_comparable:
         lines.append(f"not comparable: {difference}")
     if comparison.cells:
@@ -114,6 +115,7 @@ def as_json(comparison: Comparison) -> str:
         "baseline": comparison.baseline, "candidate": comparison.candidate,
         "not_comparable": list(comparison.not_comparable), "unmatched": list(comparison.unmatched),
         "alpha": comparison.policy.alpha, "checks": [str(c) for c in comparison.policy.checks],
+        "policy_from": ["the defaults"] + list(comparison.policy.sources),
         "cells": [{
             "problem": c.problem, "configuration": c.label, "metric": c.metric, "verdict": c.verdict.value,
             "baseline_median": _plain(c.baseline_median), "candidate_median": _plain(c.candidate_median),

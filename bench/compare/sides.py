@@ -8,7 +8,7 @@ baseline is exactly this, saved as a small JSON file a project can commit (no cu
 import json
 import os
 from dataclasses import dataclass
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy
 
@@ -39,6 +39,9 @@ class Side:
     machines: List[Dict[str, Any]]  # one fingerprint per run (see bench.compare.fingerprint)
     kind: str = "runs"  # or "pytest-benchmark": the two measure different things, never compared
     only_metrics: Tuple[str, ...] = ()  # where a side measures only these (a step benchmark: step_time)
+    # The suite's regressions: block (its policy for the gate), and where it came from.
+    regressions: Optional[Dict[str, Any]] = None
+    regressions_from: str = ""
 
 
 def match_key(configuration: str, ignore: Sequence[str] = ()) -> str:
@@ -60,7 +63,7 @@ def _machine(manifest: Dict[str, Any]) -> Dict[str, Any]:
 def from_runs(paths: Sequence[str]) -> Side:
     """A side from run directories (a results/<suite> directory stands for its latest run)."""
     pd = require_pandas()
-    frames, machines = [], []
+    frames, machines, policies = [], [], []
     for path in paths:
         run_dir = path if os.path.exists(os.path.join(path, store.MANIFEST)) else store.latest_run(path)
         if run_dir is None:
@@ -74,13 +77,19 @@ def from_runs(paths: Sequence[str]) -> Side:
         # stall of a busy machine; the gate compares code, not the machine's load.
         trials["steady_time_to_target_s"] = trials["steps_to_target"] * trials["step_time_median_s"]
         frames.append(trials)
-        machines.append(_machine(store.read_manifest(run_dir)))
+        manifest = store.read_manifest(run_dir)
+        machines.append(_machine(manifest))
+        block = (manifest.get("suite_document") or {}).get("regressions")
+        if block is not None:
+            policies.append((block, "{} (run {})".format(manifest.get("suite_path"), manifest.get("run_id"))))
     trials = pd.concat(frames, ignore_index=True)
     for column in COLUMNS:
         if column not in trials:
             trials[column] = None
     label = ", ".join(m["run"] for m in machines)
-    return Side(label, trials[COLUMNS].copy(), machines)
+    # The latest run's block: a window's runs normally share one suite.
+    block, where = policies[-1] if policies else (None, "")
+    return Side(label, trials[COLUMNS].copy(), machines, regressions=block, regressions_from=where)
 
 
 def step_times(curves) -> Dict[str, List[float]]:
@@ -109,6 +118,8 @@ def save_baseline(side: Side, path: str, name: str) -> None:
         "runs": side.label,
         "machines": side.machines,
         "trials": json.loads(side.trials.to_json(orient="records")),
+        "regressions": side.regressions,
+        "regressions_from": side.regressions_from,
     }
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
@@ -135,6 +146,8 @@ def from_baseline(path: str) -> Side:
         "baseline {} ({})".format(data.get("name"), data.get("runs")),
         trials,
         list(data.get("machines") or []),
+        regressions=data.get("regressions"),
+        regressions_from=data.get("regressions_from") or path,
     )
 
 
