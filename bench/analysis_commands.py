@@ -85,12 +85,35 @@ def compare_command(args) -> int:
                          "files with pytest-benchmark files\n")  # fmt: skip
         return EXIT_BAD_INPUT
     comparison = gate.compare(baseline, candidate, rules)
+    if args.confirm and comparison.verdict == gate.Verdict.REGRESSED:
+        comparison = _confirmed(comparison, baseline, candidate, rules, args)
     shown = {"text": output.text, "markdown": output.markdown}.get(args.format)
     sys.stdout.write((shown(comparison, args.all) if shown else output.as_json(comparison)) + "\n")
     if args.github_json:
         with open(args.github_json, "w", encoding="utf-8") as handle:
             handle.write(output.github_benchmark(comparison) + "\n")
     return comparison.exit_code
+
+
+def _confirmed(comparison, baseline, candidate, rules, args):
+    """The comparison after --confirm's re-run; where the re-run cannot be made, the first
+    verdict stands and the output says why."""
+    from dataclasses import replace
+
+    from bench.compare import confirm
+
+    worktree = None
+    try:
+        plan, worktree = confirm.make_plan(baseline, candidate, args.confirm, args.confirm_dir,
+                                           args.baseline_checkout, args.baseline_python)  # fmt: skip
+        return confirm.confirm(comparison, baseline, candidate, rules, plan)
+    except confirm.ConfirmError as error:
+        return replace(
+            comparison, notes=comparison.notes + (f"confirm: not done, the first verdict stands: {error}",)
+        )
+    finally:
+        if worktree is not None:
+            worktree.remove()
 
 
 def baseline_command(args) -> int:

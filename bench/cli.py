@@ -95,6 +95,15 @@ def _compare_parsers(commands) -> None:
     compare.add_argument(
         "--baselines", default="baselines", help="where saved baselines are (default: %(default)s)"
     )
+    compare.add_argument("--confirm", type=int, nargs="?", const=2, default=0, metavar="ROUNDS",
+                         help="before failing, re-run the regressed cells, baseline and candidate code "
+                         "interleaved, ROUNDS times a side (default 2), and fail only if it holds")  # fmt: skip
+    compare.add_argument("--baseline-checkout", metavar="DIR",
+                         help="--confirm: the baseline's code is this checkout (default: the commit its run recorded)")  # fmt: skip
+    compare.add_argument("--baseline-python", metavar="EXE",
+                         help="--confirm: the baseline's code is the optbench installed for this interpreter")  # fmt: skip
+    compare.add_argument("--confirm-dir", metavar="DIR",
+                         help="--confirm: keep the re-runs here (default: a new temporary directory)")  # fmt: skip
 
     baseline = commands.add_parser(
         "baseline", help="save or list named baselines (small, committable summaries)"

@@ -3,6 +3,7 @@
 import json
 import math
 import os
+import subprocess
 
 import pytest
 from conftest import golden_run, run_cli
@@ -194,6 +195,77 @@ def test_a_suites_regressions_block_is_the_policy_and_a_file_and_the_command_lin
     saved = json.load(open(os.path.join(baselines, "gated.json")))
     assert saved["regressions"] == {"alpha": 0.05, "checks": ["final_loss:20%"]}
     assert str(suite) in saved["regressions_from"]
+
+
+@pytest.mark.slow
+def test_confirm_reruns_the_regressed_cells_interleaved_and_a_real_slowdown_holds(runs, tmp_path):
+    # Both runs were made by this checkout: each side's re-run uses its own suite, so the slowed
+    # candidate is re-run slowed (the testing aid is in its suite) and the regression holds.
+    where = str(tmp_path / "confirm")
+    code, result = compare(runs["a-again"], runs["slow"], "--confirm", "1", "--confirm-dir", where)
+    steps = [c for c in result["cells"] if c["metric"] == "step_time"]
+    assert any("held on the re-run" in c["note"] for c in steps), steps
+    assert code == 1 and result["verdict"] == "regressed"
+    assert any(n.startswith("confirm: ") and "1 interleaved rounds" in n for n in result["notes"])
+    for side in ("baseline", "candidate"):  # the re-runs are kept, narrowed to the regressed cells
+        suite = open(os.path.join(where, f"{side}-suite.yaml")).read()
+        assert "include:" in suite
+        assert os.path.exists(os.path.join(where, side, "gate", "round-1", "manifest.json"))
+
+
+def doctored_copy(run, tmp_path, name, commit=None, loss_added=None):
+    """A copy of ``run`` as another commit might have recorded it, or with worse final losses
+    than its training gives (a result that does not reproduce)."""
+    import shutil
+
+    copy = str(tmp_path / name / "gate" / "doctored")
+    shutil.copytree(run, copy)
+    manifest = json.load(open(os.path.join(copy, "manifest.json")))
+    if commit:
+        manifest["environment"]["git_commit"] = commit
+    json.dump(manifest, open(os.path.join(copy, "manifest.json"), "w"))
+    if loss_added:
+        lines = [json.loads(line) for line in open(os.path.join(copy, "trials.jsonl"))]
+        for record in lines:
+            record["final_loss"] += loss_added  # far above every seed's own: separated at any n
+        with open(os.path.join(copy, "trials.jsonl"), "w") as handle:
+            handle.writelines(json.dumps(record) + "\n" for record in lines)
+    return copy
+
+
+@pytest.mark.slow
+def test_confirm_clears_a_regression_that_does_not_reproduce_running_the_baselines_commit(runs, tmp_path):
+    # The candidate claims another commit, so the baseline's recorded commit is checked out into
+    # a worktree and re-run from there. What a run learns is a function of its seeds: re-run,
+    # the added losses are gone, and only final_loss is checked, so the outcome is exact.
+    policy = tmp_path / "loss.yaml"
+    policy.write_text("checks: [final_loss:10%]\n")
+    worse = doctored_copy(runs["a"], tmp_path, "worse", commit="f" * 40, loss_added=10.0)
+    code, first = compare(runs["a-again"], worse, "--policy", str(policy))
+    assert code == 1 and {c["verdict"] for c in first["cells"]} == {"regressed"}
+    code, result = compare(runs["a-again"], worse, "--policy", str(policy), "--confirm", "1",
+                           "--confirm-dir", str(tmp_path / "confirm"))  # fmt: skip
+    assert code == 0 and result["verdict"] == "no change", result["notes"]
+    assert all("did not hold on the re-run (first run: ratio " in c["note"] for c in result["cells"])
+    commit = json.load(open(os.path.join(runs["a-again"], "manifest.json")))["environment"]["git_commit"]
+    assert any(f"baseline: commit {commit[:10]}" in n for n in result["notes"]), result["notes"]
+    listed = subprocess.run(["git", "-C", os.path.dirname(os.path.dirname(__file__)), "worktree", "list"],
+                            stdout=subprocess.PIPE, universal_newlines=True).stdout  # fmt: skip
+    assert "baseline-code" not in listed  # the worktree is removed afterwards
+
+
+@pytest.mark.slow
+def test_confirm_that_cannot_rerun_says_why_and_the_first_verdict_stands(runs, tmp_path):
+    policy = tmp_path / "loss.yaml"
+    policy.write_text("checks: [final_loss:10%]\n")
+    unknown = doctored_copy(runs["a"], tmp_path, "unknown", commit="0" * 40, loss_added=10.0)
+    code, result = compare(unknown, runs["a"], "--policy", str(policy), "--confirm")
+    assert code == 0  # no regression in this direction: nothing to confirm, nothing re-run
+    code, result = compare(runs["a"], unknown, "--policy", str(policy), "--confirm",
+                           "--baseline-checkout", str(tmp_path))  # fmt: skip
+    assert code == 1 and result["verdict"] == "regressed"
+    assert any("confirm: not done, the first verdict stands" in n and "not an optbench checkout" in n
+               for n in result["notes"]), result["notes"]  # fmt: skip
 
 
 def test_bad_input_exits_2_naming_what_is_wrong(tmp_path):

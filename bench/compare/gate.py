@@ -11,7 +11,7 @@ import enum
 import math
 import statistics
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from bench import ranking
 from bench.compare import fingerprint, sides, stats
@@ -55,6 +55,7 @@ class Cell:
     larger_is_better: bool = False  # accuracy: its medians are shown as measured
     note: str = ""
     samples_of: str = "seeds"  # or "steps": one trial's step times, where seeds cannot reach alpha
+    match: str = ""  # the cell's match key (bench.compare.sides.match_key)
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ class Comparison:
     not_comparable: Tuple[str, ...]  # what differs between the machines or settings
     unmatched: Tuple[int, int]  # configurations only one side has
     policy: Policy
+    notes: Tuple[str, ...] = ()  # what else the reader must know (a --confirm re-run's account)
 
     @property
     def exit_code(self) -> int:
@@ -131,7 +133,7 @@ def _median(values: List[float]) -> Optional[float]:
     return statistics.median(values) if values else None
 
 
-def judge_cell(base_rows, cand_rows, check: Check, alpha: float) -> Cell:
+def judge_cell(base_rows, cand_rows, check: Check, alpha: float, match: str = "") -> Cell:
     base, base_out = _values(base_rows, check)
     cand, cand_out = _values(cand_rows, check)
     problem = str(base_rows["problem"].iloc[0])
@@ -141,7 +143,7 @@ def judge_cell(base_rows, cand_rows, check: Check, alpha: float) -> Cell:
     shown = (None if b_med is None else sign * b_med, None if c_med is None else sign * c_med)
     common = dict(problem=problem, label=label, metric=check.metric.name, baseline_median=shown[0],
                   candidate_median=shown[1], samples=(len(base), len(cand)), excluded=(base_out, cand_out),
-                  larger_is_better=sign < 0)  # fmt: skip
+                  larger_is_better=sign < 0, match=match)  # fmt: skip
     busy = [name for name, out, kept in (("baseline", base_out, base), ("candidate", cand_out, cand))
             if out > BUSY_SHARE * (out + len(kept))]  # fmt: skip
     if busy:
@@ -212,13 +214,13 @@ def compare(baseline: sides.Side, candidate: sides.Side, policy: Policy) -> Comp
     if not differing:
         for key in matched:
             for check in _measured(policy.checks, baseline, candidate):
-                cell = judge_cell(base_groups[key], cand_groups[key], check, policy.alpha)
+                cell = judge_cell(base_groups[key], cand_groups[key], check, policy.alpha, key)
                 if cell.samples != (
                     0,
                     0,
                 ):  # a metric neither side measured (energy without power) is not a cell
                     cells.append(cell)
-    verdict = _overall(cells, differing, missing=unmatched[0])
+    verdict = overall(cells, differing, missing=unmatched[0])
     return Comparison(
         baseline.label, candidate.label, verdict, tuple(cells), tuple(differing), unmatched, policy
     )
@@ -230,7 +232,7 @@ def _measured(checks, baseline: sides.Side, candidate: sides.Side) -> List[Check
             if all(not side.only_metrics or c.metric.name in side.only_metrics for side in (baseline, candidate))]  # fmt: skip
 
 
-def _overall(cells: List[Cell], differing: List[str], missing: int) -> Verdict:
+def overall(cells: Sequence[Cell], differing: Sequence[str], missing: int) -> Verdict:
     """``missing``: baseline configurations the candidate did not run (new ones it ran are
     simply not compared)."""
     if differing:

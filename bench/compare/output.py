@@ -75,6 +75,7 @@ def _summary_lines(comparison: Comparison) -> List[str]:
             "configurations in one side only (not compared; one the candidate lacks is insufficient data): "
             "{} baseline, {} candidate".format(*comparison.unmatched)
         )
+    lines += list(comparison.notes)
     lines.append(f"verdict: {comparison.verdict.value} (exit {comparison.exit_code})")
     return lines
 
@@ -115,7 +116,7 @@ def as_json(comparison: Comparison) -> str:
         "baseline": comparison.baseline, "candidate": comparison.candidate,
         "not_comparable": list(comparison.not_comparable), "unmatched": list(comparison.unmatched),
         "alpha": comparison.policy.alpha, "checks": [str(c) for c in comparison.policy.checks],
-        "policy_from": ["the defaults"] + list(comparison.policy.sources),
+        "policy_from": ["the defaults"] + list(comparison.policy.sources), "notes": list(comparison.notes),
         "cells": [{
             "problem": c.problem, "configuration": c.label, "metric": c.metric, "verdict": c.verdict.value,
             "baseline_median": _plain(c.baseline_median), "candidate_median": _plain(c.candidate_median),

@@ -42,6 +42,7 @@ class Side:
     # The suite's regressions: block (its policy for the gate), and where it came from.
     regressions: Optional[Dict[str, Any]] = None
     regressions_from: str = ""
+    suite_document: Optional[Dict[str, Any]] = None  # the latest run's suite, as read (for --confirm)
 
 
 def match_key(configuration: str, ignore: Sequence[str] = ()) -> str:
@@ -79,7 +80,8 @@ def from_runs(paths: Sequence[str]) -> Side:
         frames.append(trials)
         manifest = store.read_manifest(run_dir)
         machines.append(_machine(manifest))
-        block = (manifest.get("suite_document") or {}).get("regressions")
+        document = manifest.get("suite_document")
+        block = (document or {}).get("regressions")
         if block is not None:
             policies.append((block, "{} (run {})".format(manifest.get("suite_path"), manifest.get("run_id"))))
     trials = pd.concat(frames, ignore_index=True)
@@ -89,7 +91,8 @@ def from_runs(paths: Sequence[str]) -> Side:
     label = ", ".join(m["run"] for m in machines)
     # The latest run's block: a window's runs normally share one suite.
     block, where = policies[-1] if policies else (None, "")
-    return Side(label, trials[COLUMNS].copy(), machines, regressions=block, regressions_from=where)
+    return Side(label, trials[COLUMNS].copy(), machines, regressions=block, regressions_from=where,
+                suite_document=document)  # fmt: skip
 
 
 def step_times(curves) -> Dict[str, List[float]]:
@@ -120,6 +123,7 @@ def save_baseline(side: Side, path: str, name: str) -> None:
         "trials": json.loads(side.trials.to_json(orient="records")),
         "regressions": side.regressions,
         "regressions_from": side.regressions_from,
+        "suite_document": side.suite_document,
     }
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
@@ -148,6 +152,7 @@ def from_baseline(path: str) -> Side:
         list(data.get("machines") or []),
         regressions=data.get("regressions"),
         regressions_from=data.get("regressions_from") or path,
+        suite_document=data.get("suite_document"),
     )
 
 
