@@ -8,7 +8,7 @@ from bench import activations, learners, optimizers
 from bench.problems import PROBLEMS
 from bench.telemetry import registry as telemetry_registry
 from bench.telemetry.config import TelemetryConfig
-from bench.validation import Checker
+from bench.validation import Checker, short
 
 AXES = ("activation", "device", "batch", "dropout", "batch_norm", "implementation", "threads")
 MATCH_KEYS = ("problem", "optimizer", "lr", "seed") + AXES
@@ -119,7 +119,7 @@ def read_seeds(check: Checker, doc: Dict[str, Any]) -> Tuple[int, ...]:
 
 def read_matchers(check: Checker, key: str, raw: Any) -> List[Dict[str, Tuple[Any, ...]]]:
     if not isinstance(raw, list):
-        check.fail(key, f"expected a list of {{key: value}} cell patterns, got {raw!r}")
+        check.fail(key, f"expected a list of {{key: value}} cell patterns, got {short(raw)}")
         return []
     matchers = []
     for index, entry in enumerate(raw):
