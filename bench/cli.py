@@ -22,6 +22,8 @@ SUITE_HELP = (
     "shipped with optbench (`optbench list` names them); default: %(default)s"
 )
 
+YES_HELP = "plan a suite that expands to more trials than the limit (100,000) anyway"
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -42,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
         "--telemetry", metavar="SOURCES",
         help="override the suite's telemetry sources: auto, none, or a comma list of " + ", ".join(telemetry_registry.NAMES),
     )  # fmt: skip
+    run.add_argument("--yes", action="store_true", help=YES_HELP)
     run.add_argument(
         "--skip-missing-devices", action="store_true",
         help="record trials on absent devices (cuda without a GPU) as skipped instead of refusing to start",
@@ -51,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("suite", nargs="?", default=DEFAULT_SUITE, help=SUITE_HELP)
     plan.add_argument("--results", default="results", help="where earlier runs are (for the estimate)")
     plan.add_argument("--trials", action="store_true", help="list every trial")
+    plan.add_argument("--yes", action="store_true", help=YES_HELP)
 
     commands.add_parser("list", help="list the problems, optimizers, activations and implementations")
 
@@ -144,7 +148,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         if args.command == "plan":
             from bench.commands import plan_command
 
-            return plan_command(args.suite, args.results, args.trials)
+            return plan_command(args.suite, args.results, args.trials, args.yes)
         if args.command == "show":
             from bench.analysis_commands import show_command
 

@@ -290,8 +290,10 @@ def _read_options(check: Checker, key: str, problem: Problem, raw: Any) -> Tuple
         where = f"{key}.{name}"
         if option.choices is not None:
             check.choice(where, value, list(option.choices))
-        elif option.kind is int and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-            check.fail(where, f"expected a whole number >= 0, got {short(value)}")
+        elif option.kind is int and (
+            isinstance(value, bool) or not isinstance(value, int) or value < option.minimum
+        ):
+            check.fail(where, f"expected a whole number >= {option.minimum}, got {short(value)}")
         elif option.kind is str and not isinstance(value, str):
             check.fail(where, f"expected text, got {short(value)}")
         if name == "data_dir" and value:

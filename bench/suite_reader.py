@@ -17,7 +17,7 @@ A SafeLoader throughout: no Python objects.
 
 import collections.abc
 import os
-from typing import Any, Dict
+from typing import Any, Dict, Set
 
 import yaml
 from yaml.nodes import MappingNode, Node, SequenceNode
@@ -73,19 +73,24 @@ class _GuardedLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def _expanded_size(node: Node, memo: Dict[int, int]) -> int:
+def _expanded_size(node: Node, memo: Dict[int, int], open_nodes: Set[int]) -> int:
     """Values the node stands for once every alias is expanded (aliases share node objects,
-    so memoising on identity keeps this linear in the file, not in the expansion)."""
+    so memoising on identity keeps this linear in the file, not in the expansion). A node
+    met again inside itself is a recursive alias (``&a [*a]``): a value without end."""
     known = memo.get(id(node))
     if known is not None:
         return known
-    memo[id(node)] = 1  # a node reached again through itself (a recursive alias) counts once
+    if id(node) in open_nodes:
+        raise _Refused(f"line {node.start_mark.line + 1}: a value refers to itself through an alias")
+    open_nodes.add(id(node))
     if isinstance(node, SequenceNode):
-        size = 1 + sum(_expanded_size(child, memo) for child in node.value)
+        size = 1 + sum(_expanded_size(child, memo, open_nodes) for child in node.value)
     elif isinstance(node, MappingNode):
-        size = 1 + sum(_expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.value)
+        size = 1 + sum(_expanded_size(k, memo, open_nodes) + _expanded_size(v, memo, open_nodes)
+                       for k, v in node.value)  # fmt: skip
     else:
         size = 1
+    open_nodes.discard(id(node))
     memo[id(node)] = size
     return size
 
@@ -108,9 +113,10 @@ def read_suite_yaml(path: str) -> Dict[str, Any]:
         raise refuse(f"cannot read suite: {error.strerror}") from None
     text = _decode(data, refuse)
     loader = _GuardedLoader(text)
+    loader.name = path  # YAML's own messages then say the file, not "<unicode string>"
     try:
         node = loader.get_single_node()
-        if node is not None and _expanded_size(node, {}) > MAX_VALUES:
+        if node is not None and _expanded_size(node, {}, set()) > MAX_VALUES:
             raise _Refused(f"expands to more than {MAX_VALUES} values through its aliases (*name); "
                            "a suite has a few hundred")  # fmt: skip
         document = loader.construct_document(node) if node is not None else None
@@ -118,8 +124,6 @@ def read_suite_yaml(path: str) -> Dict[str, Any]:
         raise refuse(str(error)) from None
     except yaml.YAMLError as error:
         raise refuse(f"not valid YAML: {error}") from None
-    except RecursionError:  # a recursive alias (&a [*a]) constructed as a value
-        raise refuse("a value refers to itself through an alias") from None
     finally:
         loader.dispose()
     if document is None:

@@ -73,8 +73,8 @@ class Checker:
             except ValueError:
                 self.fail(key, f"expected a number, got {short(value)}")
                 return None
-        if not isinstance(value, (int, float)) or value != value:
-            self.fail(key, f"expected a number, got {short(value)}")
+        if not isinstance(value, (int, float)) or value != value or value in (float("inf"), float("-inf")):
+            self.fail(key, f"expected a finite number, got {short(value)}")
             return None
         if positive and value <= 0:
             self.fail(key, f"must be greater than 0, got {short(value)}")
