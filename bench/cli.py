@@ -2,11 +2,13 @@
 history` (also `python -m bench`).
 
 Exit codes: 0 done (failed trials are data, not a failed run); 2 bad input (a suite,
-a device, a data set or a results directory that cannot be used); 130 interrupted.
+a device, a data set or a results directory that cannot be used); 130 interrupted (Ctrl-C);
+143 terminated (SIGTERM), handled alike: every finished trial is kept.
 """
 
 import argparse
 import os
+import signal
 import sys
 import warnings
 from typing import List, Optional
@@ -14,7 +16,18 @@ from typing import List, Optional
 from bench import __version__
 from bench.telemetry import registry as telemetry_registry
 
-EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 2, 130
+EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 2, 130, 143
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (what systemd and `kill` send), handled as Ctrl-C is: the trial in flight is
+    abandoned, every finished one is already recorded, the run directory is closed cleanly."""
+
+
+def _terminate(signum, frame):
+    raise Terminated()
+
+
 # A name: ./suites/tutorial.yaml where there is one, else the tutorial shipped with optbench.
 DEFAULT_SUITE = "tutorial"
 SUITE_HELP = (
@@ -140,6 +153,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         _parser().print_help(sys.stderr)
         return EXIT_BAD_INPUT
     warnings.formatwarning = _format_warning
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         if args.command == "list":
             from bench.commands import list_command
@@ -176,6 +190,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         # The reader went away (`optbench plan ... | head`): not an error worth a traceback.
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 -- so the exit's flush stays quiet
         return EXIT_OK
-    except KeyboardInterrupt:
-        sys.stderr.write("\ninterrupted: every finished trial is recorded; run again to resume\n")
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as stop:
+        what = "terminated (SIGTERM)" if isinstance(stop, Terminated) else "interrupted"
+        sys.stderr.write(f"\n{what}: every finished trial is recorded; run again to resume\n")
+        return EXIT_TERMINATED if isinstance(stop, Terminated) else EXIT_INTERRUPTED
