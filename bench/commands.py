@@ -151,6 +151,11 @@ def run_command(args) -> int:
     except (RunError, store.StoreError) as error:
         sys.stderr.write(f"error: {error}\n")
         return EXIT_BAD_INPUT
+    except OSError as error:  # the disk filled, or the directory turned read-only, mid-run
+        where = error.filename or "the results"
+        sys.stderr.write(f"\nerror: cannot write {where}: {error.strerror}; every trial recorded before it is kept: "
+                         "make room (or fix the permission) and run again to resume\n")  # fmt: skip
+        return EXIT_BAD_INPUT
     sys.stdout.write(summary.render(records) + "\n")
     sys.stdout.write(f"results: {run_dir}\n")
     return EXIT_OK
