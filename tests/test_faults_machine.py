@@ -1,4 +1,5 @@
-"""The machine failing under a run: a full disk and a read-only results directory, for real.
+"""The machine failing under a run, for real: a full disk, a read-only results directory, and
+memory running out under a limit.
 
 A tiny tmpfs fills up mid-run; a read-only bind mount refuses the first write. Either way the
 run exits 2 with one clear line, no traceback, every record already written still reads,
@@ -86,3 +87,31 @@ def test_a_read_only_results_directory_is_refused_with_one_clear_line(tmp_path, 
     assert refused.returncode == 2, refused.stderr
     assert "Read-only file system" in refused.stderr and "Traceback" not in refused.stderr
     assert os.listdir(str(results)) == []
+
+
+def test_out_of_memory_under_a_memory_limit_is_a_status_and_the_sweep_goes_on(tmp_path):
+    """A 50,000-wide MLP (10 GB a layer) in a process limited to 6 GB of address space: the
+    allocation fails, the trial is recorded as out_of_memory, and the next problem runs."""
+    import resource
+    import sys
+
+    from conftest import ROOT
+
+    suite = tmp_path / "oom.yaml"
+    suite.write_text("problems: {curve: {steps: 5, options: {hidden: 50000}}, linear: {steps: 20}}\n"
+                     "optimizers: {sgd: {lr: [0.1]}}\ntelemetry: {sources: none}\n")  # fmt: skip
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (6 << 30, 6 << 30))
+
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "run", str(suite), "--results", str(tmp_path / "results")],
+        cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT), preexec_fn=limit, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, universal_newlines=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    (run_dir,) = [
+        str(tmp_path / "results" / "oom" / d) for d in os.listdir(str(tmp_path / "results" / "oom"))
+    ]
+    statuses = {r.config["problem"]: r.status.value for r in store.read_trials(run_dir)}
+    assert statuses == {"curve": "out_of_memory", "linear": "ok"}
