@@ -141,6 +141,19 @@ def test_ctrl_c_and_sigterm_stop_cleanly_keeping_every_finished_trial(
         assert json.load(handle)["finished_at"] is None  # closed cleanly, and known unfinished
 
 
+def test_two_runs_at_once_into_two_directories_both_complete(tmp_path, write_suite):
+    suite = write_suite(
+        "problems: {linear: {steps: 30}}\noptimizers: {sgd: {lr: [0.01, 0.05]}}\nrepeats: 3\n"
+    )
+    results = tmp_path / "results"
+    first, second = start_run(suite, results, "--run-id", "one"), start_run(suite, results, "--run-id", "two")
+    for process in (first, second):
+        _, err = process.communicate(timeout=300)
+        assert process.returncode == 0, err
+    for run_id in ("one", "two"):
+        assert len(trial_lines(str(results / "suite" / run_id))) == 6
+
+
 def test_a_second_run_into_the_same_directory_is_refused(tmp_path, write_suite):
     # The first run cannot finish (its stuck trial has 10 minutes): it holds the lock
     # until this test kills it, however long the second takes to start.
