@@ -63,7 +63,7 @@ def _side(argument: str, baselines: str):
 
 def compare_command(args) -> int:
     try:
-        from bench.compare import gate, output, policy, sides
+        from bench.compare import drift, gate, output, policy, sides
     except ImportError as error:
         from bench.analysis import MISSING_MESSAGE
 
@@ -76,7 +76,11 @@ def compare_command(args) -> int:
     except (policy.PolicyError, sides.SideError, store.StoreError) as error:
         sys.stderr.write(f"error: {error}\n")
         return EXIT_BAD_INPUT
-    comparison = gate.compare(baseline, candidate, rules)
+    try:
+        comparison = gate.compare(baseline, candidate, rules, args.normalise_by_canary)
+    except drift.DriftError as error:  # normalising asked for, and a side has no canary
+        sys.stderr.write(f"error: {error}\n")
+        return EXIT_BAD_INPUT
     shown = {"text": output.text, "markdown": output.markdown}.get(args.format)
     sys.stdout.write((shown(comparison, args.all) if shown else output.as_json(comparison)) + "\n")
     if args.github_json:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
 from bench import ranking
-from bench.compare import fingerprint, sides, stats
+from bench.compare import drift, fingerprint, sides, stats
 from bench.compare.policy import Check, Policy
 
 
@@ -65,6 +65,8 @@ class Comparison:
     not_comparable: Tuple[str, ...]  # what differs between the machines or settings
     unmatched: Tuple[int, int]  # configurations only one side has
     policy: Policy
+    canary: Optional[drift.Drift] = None  # did the machine move between the sides (bench.compare.drift)
+    normalised_by: Optional[float] = None  # the candidate's times were divided by this canary ratio
 
     @property
     def exit_code(self) -> int:
@@ -117,9 +119,12 @@ def _median(values: List[float]) -> Optional[float]:
     return statistics.median(values) if values else None
 
 
-def judge_cell(base_rows, cand_rows, check: Check, alpha: float) -> Cell:
+def judge_cell(base_rows, cand_rows, check: Check, alpha: float, time_scale: Optional[float] = None) -> Cell:
+    """``time_scale``: divide the candidate's time values by it (--normalise-by-canary)."""
     base, base_out = _values(base_rows, check)
     cand, cand_out = _values(cand_rows, check)
+    if time_scale and check.metric.kind == "time":
+        cand = [v / time_scale for v in cand]
     problem = str(base_rows["problem"].iloc[0])
     label = _config_text(str(base_rows["configuration"].iloc[0]))
     sign = -1.0 if _higher_is_better(check, base_rows.iloc[0]) else 1.0  # undo the orientation to show
@@ -170,7 +175,13 @@ def _worse_by(base: float, cand: float) -> float:
     return (cand - base) / abs(base)
 
 
-def compare(baseline: sides.Side, candidate: sides.Side, policy: Policy) -> Comparison:
+def compare(
+    baseline: sides.Side, candidate: sides.Side, policy: Policy, normalise_by_canary: bool = False
+) -> Comparison:
+    """``normalise_by_canary``: divide the candidate's time metrics by the canary ratio before
+    the test (drift.DriftError where a side has no canary)."""
+    canary = drift.between(baseline.machines, candidate.machines)
+    scale = drift.normalising_ratio(canary) if normalise_by_canary else None
     differing = fingerprint.differences(baseline.machines, candidate.machines, policy.allow_different)
     differing += fingerprint.setting_differences(baseline.trials, candidate.trials, policy.allow_different)
     base_trials = baseline.trials.assign(
@@ -187,7 +198,7 @@ def compare(baseline: sides.Side, candidate: sides.Side, policy: Policy) -> Comp
     if not differing:
         for key in matched:
             for check in policy.checks:
-                cell = judge_cell(base_groups[key], cand_groups[key], check, policy.alpha)
+                cell = judge_cell(base_groups[key], cand_groups[key], check, policy.alpha, scale)
                 if cell.samples != (
                     0,
                     0,
@@ -195,8 +206,9 @@ def compare(baseline: sides.Side, candidate: sides.Side, policy: Policy) -> Comp
                     cells.append(cell)
     verdict = _overall(cells, differing, missing=unmatched[0])
     return Comparison(
-        baseline.label, candidate.label, verdict, tuple(cells), tuple(differing), unmatched, policy
-    )
+        baseline.label, candidate.label, verdict, tuple(cells), tuple(differing), unmatched, policy,
+        canary=canary, normalised_by=scale,
+    )  # fmt: skip
 
 
 def _overall(cells: List[Cell], differing: List[str], missing: int) -> Verdict:
