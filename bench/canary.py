@@ -116,8 +116,8 @@ def measure(when: str, session: int = 0, slowdown: float = 0.0) -> Dict[str, Any
     """Time the reference workload once; the manifest entry (docs/RESULTS.md, ``canary``).
 
     ``when`` is "start" or "end" of the run's session ``session`` (0, then one more for each
-    resumption). ``slowdown`` is a testing aid: each timed repeat busy-waits that fraction of
-    its own time, as if the machine had slowed (the suite key ``canary_slowdown``)."""
+    resumption). ``slowdown`` is a testing aid: each iteration busy-waits that fraction of its
+    own time, inside its timing, as if the machine had slowed (the suite key ``canary_slowdown``)."""
     began = time.perf_counter()
     at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     previous_threads = torch.get_num_threads()

@@ -86,12 +86,6 @@ def test_runs_without_a_canary_or_of_another_version_are_no_canary(measured):
         drift.normalising_ratio(found)
 
 
-def test_a_run_level_is_the_median_of_its_measurements(measured):
-    entries = [scaled(measured, f) for f in (1.0, 1.1, 3.0)]
-    assert drift.run_level(entries) == pytest.approx(drift.speed(measured) * 1.1)
-    assert drift.run_level(None) is None and drift.run_level([]) is None
-
-
 def side_of(step_times, canary_entries, label):
     """A side whose linear sgd cell has these step times, one per seed (golden records)."""
     import pandas
@@ -243,7 +237,11 @@ def test_history_watches_the_canary_and_marks_steps_where_the_machine_moved(tmp_
     results = write_nights(tmp_path, 12, measured, machine_slower_from=7)
     series = load_series(results, "nightly")
     canary_nights = series[series["metric"] == "canary"]
-    assert len(canary_nights) == 12 and set(canary_nights["configuration"]) == {"canary (reference workload)"}
+    label = f"canary (reference workload), version {canary.VERSION}"
+    assert len(canary_nights) == 12 and set(canary_nights["configuration"]) == {label}
+    # A night's level: the median of its measurements' speeds (each part's median, geometric mean).
+    first = canary_nights[canary_nights["night"] == 0]["value"].iloc[0]
+    assert drift.speed(measured) * 0.95 < first < drift.speed(measured) * 1.05
     changes = find_changes(series)
     machine = changes[changes["metric"] == "canary"]
     assert list(machine["kind"]) == ["step"] and list(machine["night"]) == [7]
@@ -292,3 +290,26 @@ def test_a_machine_step_alone_does_not_fail_history(tmp_path, measured, capsys):
     assert history_command(str(tmp_path), "nightly", "text") == 0
     out = capsys.readouterr().out
     assert "machine slower" in out and "0 in the regression direction, 1 of the canary" in out
+
+
+def test_a_new_version_of_the_workload_starts_a_series_of_its_own(tmp_path, measured):
+    pytest.importorskip("ruptures", reason="history needs ruptures (optbench[report])")
+    from test_history_runs import manifest_of
+
+    from bench.compare.history import find_changes, load_series
+    from bench.store import RunWriter
+
+    # Other work from night 6 (a bigger workload, 30% longer): not a machine that moved.
+    for night in range(12):
+        manifest = manifest_of(f"night-{night:02d}", night)
+        newer = night >= 6
+        entry = scaled(measured, 1.3 if newer else 1.0, seed=night, jitter=0.01)
+        manifest["canary"] = [dict(entry, version=canary.VERSION + 1 if newer else canary.VERSION)]
+        RunWriter(str(tmp_path / "nightly" / f"night-{night:02d}"), manifest).close()
+    series = load_series(str(tmp_path), "nightly")
+    assert sorted(series.loc[series["metric"] == "canary", "configuration"].unique()) == [
+        f"canary (reference workload), version {canary.VERSION}",
+        f"canary (reference workload), version {canary.VERSION + 1}",
+    ]
+    changes = find_changes(series)
+    assert changes.empty and changes.attrs["short"] == 2  # two series of 6 nights: none long enough

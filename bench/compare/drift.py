@@ -103,15 +103,9 @@ def _repeat_medians(entry: Dict[str, Any], part: str) -> List[float]:
 
 def speed(entry: Dict[str, Any]) -> float:
     """One measurement as one number: the geometric mean of its parts' median per-iteration
-    times (seconds). The series ``optbench history`` watches."""
+    times (seconds). What ``optbench history`` watches (bench.compare.history_canary)."""
     medians = [entry["parts"][p]["median_s"] for p in sorted(entry["parts"])]
     return math.exp(statistics.fmean(math.log(m) for m in medians))
-
-
-def run_level(canary: Optional[Sequence[Dict[str, Any]]]) -> Optional[float]:
-    """A run's canary level: the median of its measurements' speeds; None without any."""
-    entries = measurements([{"canary": canary}])
-    return statistics.median(speed(e) for e in entries) if entries else None
 
 
 def _ratio(base: List[Dict[str, Any]], cand: List[Dict[str, Any]], parts: Sequence[str]) -> Dict[str, float]:

@@ -1,14 +1,16 @@
 """The drift canary in a suite's history (bench.compare.history): the canary as a series of
 its own per machine, and the time-metric steps that coincide with a step of it.
 
-The canary's series is metric ``canary``: a night's value is the run's canary level
-(bench.compare.drift.run_level, seconds). A break in it is found by the same detection as
-any other series. A step in a time metric that coincides with a canary step of the same
+The canary's series is metric ``canary``, one per machine and version of the workload (a new
+version is other work, not a machine that moved): a night's value is the median over the
+run's measurements of bench.compare.drift.speed (seconds). A break in it is found by the same
+detection as any other series. A step in a time metric that coincides with a canary step of the same
 suite and machine in the same direction is marked ``machine_moved``: the machine, not (only)
 the code, moved that night.
 """
 
 import os
+import statistics
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from bench.analysis import require_pandas
@@ -31,18 +33,19 @@ def canary_nights(suite_name: str, runs: List[Run], machine_label: Callable[[Dic
     pd = require_pandas()
     rows = []
     for night, (run_dir, manifest) in enumerate(runs):
-        level = drift.run_level(manifest.get("canary"))
-        if level is None:
-            continue
+        by_version = {}  # type: Dict[Any, List[Dict[str, Any]]]
+        for entry in drift.measurements([{"canary": manifest.get("canary")}]):
+            by_version.setdefault(entry.get("version"), []).append(entry)
         env = manifest.get("environment") or {}
-        rows.append({
-            "suite": suite_name, "metric": CANARY, "configuration": CANARY, "machine": machine_label(manifest),
-            "night": night, "value": level, "seeds": len(manifest["canary"]), "throttled": False,
-            "unstable": False, "run_id": manifest.get("run_id") or os.path.basename(run_dir),
-            "git_commit": env.get("git_commit"), "started_at": manifest.get("started_at"),
-            "power_mode": power_mode(manifest) or "", "problem": "", "optimizer": "",
-            "configuration_label": CANARY_LABEL,
-        })  # fmt: skip
+        for version, entries in by_version.items():
+            rows.append({
+                "suite": suite_name, "metric": CANARY, "configuration": f"{CANARY} v{version}",
+                "configuration_label": f"{CANARY_LABEL}, version {version}", "machine": machine_label(manifest),
+                "night": night, "value": statistics.median(drift.speed(e) for e in entries), "seeds": len(entries),
+                "throttled": False, "unstable": False, "run_id": manifest.get("run_id") or os.path.basename(run_dir),
+                "git_commit": env.get("git_commit"), "started_at": manifest.get("started_at"),
+                "power_mode": power_mode(manifest) or "", "problem": "", "optimizer": "",
+            })  # fmt: skip
     return pd.DataFrame(rows)
 
 
