@@ -102,7 +102,7 @@ class Suite:
     # Time the drift canary (bench/canary.py) at the run's start and end. Like slowdown, these
     # two are not part of the trial ids: turning the canary off does not change what is compared.
     canary: bool = True
-    canary_slowdown: float = 0.0  # a testing aid: the canary's repeats busy-wait this fraction
+    canary_slowdown: float = 0.0  # a testing aid: each canary iteration busy-waits this fraction of itself
 
 
 def load_suite(path: str) -> Suite:
