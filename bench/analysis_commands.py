@@ -63,7 +63,7 @@ def _side(argument: str, baselines: str):
 
 def compare_command(args) -> int:
     try:
-        from bench.compare import gate, output, policy, sides
+        from bench.compare import drift, gate, output, policy, sides
     except ImportError as error:
         from bench.analysis import MISSING_MESSAGE
 
@@ -84,7 +84,11 @@ def compare_command(args) -> int:
                          f"{candidate.kind} ({candidate.label}): compare runs with runs, pytest-benchmark "
                          "files with pytest-benchmark files\n")  # fmt: skip
         return EXIT_BAD_INPUT
-    comparison = gate.compare(baseline, candidate, rules)
+    try:
+        comparison = gate.compare(baseline, candidate, rules, args.normalise_by_canary)
+    except drift.DriftError as error:  # normalising asked for, and a side has no canary
+        sys.stderr.write(f"error: {error}\n")
+        return EXIT_BAD_INPUT
     if args.confirm and comparison.verdict == gate.Verdict.REGRESSED:
         comparison = _confirmed(comparison, baseline, candidate, rules, args)
     shown = {"text": output.text, "markdown": output.markdown}.get(args.format)

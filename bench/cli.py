@@ -106,6 +106,8 @@ def _compare_parsers(commands) -> None:
     compare.add_argument("--ignore", action="append", default=[], metavar="KEY",
                          help="match cells without this configuration key (e.g. lr: a changed default)")  # fmt: skip
     compare.add_argument("--format", choices=["text", "markdown", "json"], default="text")
+    compare.add_argument("--normalise-by-canary", action="store_true",
+                         help="divide the candidate's time metrics by the drift canary's ratio before the test")  # fmt: skip
     compare.add_argument("--all", action="store_true", help="list every cell, not only the ones that changed")
     compare.add_argument("--github-json", metavar="FILE",
                          help="also write github-action-benchmark's customSmallerIsBetter file")  # fmt: skip

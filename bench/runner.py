@@ -12,7 +12,7 @@ from typing import Any, Dict, List, Optional, TextIO, Tuple
 
 import torch
 
-from bench import estimate, store, trial_records
+from bench import canary, estimate, store, trial_records
 from bench.environment import fingerprint
 from bench.plan import Plan, TrialSpec
 from bench.problems import PROBLEMS, ProblemData
@@ -145,6 +145,7 @@ def run_plan(
         "run_id": os.path.basename(run_dir),
         "environment": fingerprint(),
         "slowdown": plan.suite.slowdown,  # a testing aid: nonzero only in runs made to test a gate
+        "canary": [],  # the drift canary's measurements, start and end of each session (_measure_canary)
         "started_at": trial_records.now(),
         "finished_at": None,
     }
@@ -180,6 +181,9 @@ def _run_trials(plan, writer, recorder, missing, resumed, out) -> List[TrialReco
     if plan.suite.warmup_s and runnable:
         out.write(f"warming up for {plan.suite.warmup_s:g} s (untimed, unrecorded)\n")
         _warm_up(runnable[0], plan.suite.warmup_s, data)
+    canary_on = plan.suite.canary and bool(runnable)  # nothing to run: no machine to vouch for
+    if canary_on:
+        _measure_canary(plan, writer, "start")
     progress = Progress(plan, todo, out, estimate.from_previous_runs(os.path.dirname(run_dir)))
     warmed = set()
     try:
@@ -192,6 +196,10 @@ def _run_trials(plan, writer, recorder, missing, resumed, out) -> List[TrialReco
                 record, curve = _one_trial(plan, writer, recorder, data, trial)
             writer.append(record, curve)
             progress.end(trial, record)
+        # Only after the last trial: an interrupted session gets no end measurement (see
+        # _measure_canary), and its resumption measures its own start.
+        if canary_on:
+            _measure_canary(plan, writer, "end")
     finally:
         warnings = recorder.run_warnings() if recorder is not None else []
         if recorder is not None:
@@ -202,6 +210,20 @@ def _run_trials(plan, writer, recorder, missing, resumed, out) -> List[TrialReco
         for warning in warnings:
             out.write(f"warning: {warning}\n")
     return store.read_trials(run_dir)
+
+
+def _measure_canary(plan: Plan, writer, when: str) -> None:
+    """Time the drift canary (bench/canary.py) and append it to the manifest's ``canary``
+    list, which a resumed run keeps: each session adds its own start and end.
+
+    Not measured when a run is interrupted: Ctrl-C must exit at once, and the canary's fixed
+    work, 0.27 s here, takes longer on a slower core (about 3 s estimated for a Jetson Nano's
+    Cortex-A57: a tenth of this VM's matrix throughput); a second Ctrl-C during it would also
+    cut short the manifest's final write. The resumed session measures its own start."""
+    entry = canary.measure(
+        when, session=writer.manifest.get("resumed", 0), slowdown=plan.suite.canary_slowdown
+    )
+    writer.write_manifest(canary=list(writer.manifest.get("canary") or []) + [entry])
 
 
 def _burn_in(trial: TrialSpec, data_cache, warmed: set) -> None:

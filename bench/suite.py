@@ -41,6 +41,7 @@ TOP_KEYS = (
     ("name", "description", "problems", "optimizers", "seeds", "repeats", "budget")
     + AXES
     + ("exclude", "include", "order", "telemetry", "on_missing_device", "warmup", "slowdown", "regressions")
+    + ("canary", "canary_slowdown")
 )
 PROBLEM_KEYS = AXES + BUDGET_KEYS + ("options", "lr")
 ORDERS = ("grid", "random", "interleaved")
@@ -95,6 +96,10 @@ class Suite:
     # CPU step's own duration inside the timed region (docs/COMPARE.md). Not part of the trial
     # ids, so a slowed run compares cell by cell with an ordinary one.
     slowdown: float = 0.0
+    # Time the drift canary (bench/canary.py) at the run's start and end. Like slowdown, these
+    # two are not part of the trial ids: turning the canary off does not change what is compared.
+    canary: bool = True
+    canary_slowdown: float = 0.0  # a testing aid: each canary iteration busy-waits this fraction of itself
 
 
 def load_suite(path: str) -> Suite:
@@ -125,6 +130,8 @@ def _parse(doc: Dict[str, Any], path: str, check: Checker) -> Optional[Suite]:
     slowdown = check.number("slowdown", doc.get("slowdown", 0.0), minimum=0.0)
     if "regressions" in doc:
         _check_regressions(check, path, doc["regressions"])
+    canary = check.boolean("canary", doc.get("canary", True))
+    canary_slowdown = check.number("canary_slowdown", doc.get("canary_slowdown", 0.0), minimum=0.0)
     description = doc.get("description", "")
     if not isinstance(description, str):
         check.fail("description", f"expected text, got {description!r}")
@@ -134,7 +141,7 @@ def _parse(doc: Dict[str, Any], path: str, check: Checker) -> Optional[Suite]:
         name=name, path=path, description=description, problems=tuple(problem_choices),
         optimizers=tuple(optimizer_choices), seeds=seeds, exclude=exclude, include=include,
         order=order, telemetry=telemetry, on_missing_device=on_missing, warmup_s=float(warmup),
-        slowdown=float(slowdown or 0.0),
+        slowdown=float(slowdown or 0.0), canary=canary, canary_slowdown=float(canary_slowdown or 0.0),
         document=doc,
     )  # fmt: skip
 

@@ -98,6 +98,7 @@ CORPUS = {
     "unknown-telemetry-source": OK + "telemetry: {sources: [bogus]}\n",
     "unknown-on-missing-device": OK + "on_missing_device: ignore\n",
     "regressions-unknown-metric": OK + "regressions: {checks: [speed:5%]}\n",
+    "canary-not-a-boolean": OK + "canary: sometimes\n",
     # a plan too large to expand
     "plan-too-large": "problems: [linear, curve]\noptimizers: {sgd: {lr: [%s]}, adam: {}}\nrepeats: 10000\n"
     % ", ".join(str(i / 1000) for i in range(1, 1001)),

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from bench import ranking
-from bench.compare import fingerprint, sides, stats
+from bench.compare import drift, fingerprint, sides, stats
 from bench.compare.policy import Check, Policy
 
 
@@ -68,6 +68,8 @@ class Comparison:
     unmatched: Tuple[int, int]  # configurations only one side has
     policy: Policy
     notes: Tuple[str, ...] = ()  # what else the reader must know (a --confirm re-run's account)
+    canary: Optional[drift.Drift] = None  # did the machine move between the sides (bench.compare.drift)
+    normalised_by: Optional[float] = None  # the candidate's times were divided by this canary ratio
 
     @property
     def exit_code(self) -> int:
@@ -133,9 +135,14 @@ def _median(values: List[float]) -> Optional[float]:
     return statistics.median(values) if values else None
 
 
-def judge_cell(base_rows, cand_rows, check: Check, alpha: float, match: str = "") -> Cell:
+def judge_cell(
+    base_rows, cand_rows, check: Check, alpha: float, match: str = "", time_scale: Optional[float] = None
+) -> Cell:
+    """``time_scale``: divide the candidate's time values by it (--normalise-by-canary)."""
     base, base_out = _values(base_rows, check)
     cand, cand_out = _values(cand_rows, check)
+    if time_scale and check.metric.kind == "time":
+        cand = [v / time_scale for v in cand]
     problem = str(base_rows["problem"].iloc[0])
     label = _config_text(str(base_rows["configuration"].iloc[0]))
     sign = -1.0 if _higher_is_better(check, base_rows.iloc[0]) else 1.0  # undo the orientation to show
@@ -154,6 +161,8 @@ def judge_cell(base_rows, cand_rows, check: Check, alpha: float, match: str = ""
         return Cell(verdict=Verdict.INSUFFICIENT, ratio=None, interval=(math.nan, math.nan), p_worse=None, note=note, **common)  # fmt: skip
     if stats.smallest_p(len(base), len(cand)) > alpha and check.metric.name == "step_time":
         base_steps, cand_steps = _step_samples(base_rows), _step_samples(cand_rows)
+        if time_scale:
+            cand_steps = [v / time_scale for v in cand_steps]
         if stats.smallest_p(len(base_steps), len(cand_steps)) <= alpha:
             # Too few seeds for the test: the trials' own steps are the samples instead. They see
             # only the noise within each run, not the drift between runs; the minimum effect
@@ -197,7 +206,13 @@ def _worse_by(base: float, cand: float) -> float:
     return (cand - base) / abs(base)
 
 
-def compare(baseline: sides.Side, candidate: sides.Side, policy: Policy) -> Comparison:
+def compare(
+    baseline: sides.Side, candidate: sides.Side, policy: Policy, normalise_by_canary: bool = False
+) -> Comparison:
+    """``normalise_by_canary``: divide the candidate's time metrics by the canary ratio before
+    the test (drift.DriftError where a side has no canary)."""
+    canary = drift.between(baseline.machines, candidate.machines)
+    scale = drift.normalising_ratio(canary) if normalise_by_canary else None
     differing = fingerprint.differences(baseline.machines, candidate.machines, policy.allow_different)
     differing += fingerprint.setting_differences(baseline.trials, candidate.trials, policy.allow_different)
     base_trials = baseline.trials.assign(
@@ -214,7 +229,7 @@ def compare(baseline: sides.Side, candidate: sides.Side, policy: Policy) -> Comp
     if not differing:
         for key in matched:
             for check in _measured(policy.checks, baseline, candidate):
-                cell = judge_cell(base_groups[key], cand_groups[key], check, policy.alpha, key)
+                cell = judge_cell(base_groups[key], cand_groups[key], check, policy.alpha, key, scale)
                 if cell.samples != (
                     0,
                     0,
@@ -222,8 +237,9 @@ def compare(baseline: sides.Side, candidate: sides.Side, policy: Policy) -> Comp
                     cells.append(cell)
     verdict = overall(cells, differing, missing=unmatched[0])
     return Comparison(
-        baseline.label, candidate.label, verdict, tuple(cells), tuple(differing), unmatched, policy
-    )
+        baseline.label, candidate.label, verdict, tuple(cells), tuple(differing), unmatched, policy,
+        canary=canary, normalised_by=scale,
+    )  # fmt: skip
 
 
 def _measured(checks, baseline: sides.Side, candidate: sides.Side) -> List[Check]:

@@ -5,9 +5,12 @@ import json
 import math
 from typing import Any, List, Optional
 
+from bench.compare import drift
 from bench.compare.gate import Cell, Comparison, Verdict
+from bench.compare.policy import METRICS
 
 SHOWN = (Verdict.REGRESSED, Verdict.IMPROVED, Verdict.INSUFFICIENT)  # no-change cells are counted, not listed
+TIME_METRICS = {m.name for m in METRICS if m.kind == "time"}  # what --normalise-by-canary divides
 
 
 def _number(value: Optional[float]) -> str:
@@ -63,6 +66,7 @@ def _summary_lines(comparison: Comparison) -> List[str]:
              + "; set by " + ", ".join(("the defaults",) + comparison.policy.sources)]  # fmt: skip
     for difference in comparison.not_comparable:
         lines.append(f"not comparable: {difference}")
+    lines += _canary_lines(comparison)
     if comparison.cells:
         lines.append("cells: " + ", ".join(f"{n} {v}" for v, n in sorted(counts.items())))
     excluded = sum(c.excluded[0] + c.excluded[1] for c in comparison.cells)
@@ -77,6 +81,24 @@ def _summary_lines(comparison: Comparison) -> List[str]:
         )
     lines += list(comparison.notes)
     lines.append(f"verdict: {comparison.verdict.value} (exit {comparison.exit_code})")
+    return lines
+
+
+def _canary_lines(comparison: Comparison) -> List[str]:
+    """Whether the machine moved, so a reader of a time verdict can tell it from the code."""
+    canary = comparison.canary
+    if canary is None:
+        return []
+    lines = [canary.describe()]
+    if comparison.normalised_by is not None:
+        lines.append(f"normalised by the canary: the candidate's time metrics were divided by "
+                     f"{comparison.normalised_by:.3f} before the test (their medians and ratios are shown so)")  # fmt: skip
+    elif canary.verdict is drift.Verdict.MOVED and any(
+        c.verdict in (Verdict.REGRESSED, Verdict.IMPROVED) and c.metric in TIME_METRICS
+        for c in comparison.cells
+    ):
+        lines.append("the time verdicts may be the machine's, not the code's: --normalise-by-canary divides "
+                     "the canary ratio out of the candidate's times")  # fmt: skip
     return lines
 
 
@@ -117,6 +139,8 @@ def as_json(comparison: Comparison) -> str:
         "not_comparable": list(comparison.not_comparable), "unmatched": list(comparison.unmatched),
         "alpha": comparison.policy.alpha, "checks": [str(c) for c in comparison.policy.checks],
         "policy_from": ["the defaults"] + list(comparison.policy.sources), "notes": list(comparison.notes),
+        "canary": comparison.canary.as_dict() if comparison.canary else None,
+        "normalised_by": comparison.normalised_by,
         "cells": [{
             "problem": c.problem, "configuration": c.label, "metric": c.metric, "verdict": c.verdict.value,
             "baseline_median": _plain(c.baseline_median), "candidate_median": _plain(c.candidate_median),

@@ -58,6 +58,7 @@ def _machine(manifest: Dict[str, Any]) -> Dict[str, Any]:
     env = dict(manifest.get("environment") or {})
     env["power_mode"] = (manifest.get("telemetry") or {}).get("nvpmodel")
     env["run"] = "{}/{}".format(manifest.get("suite"), manifest.get("run_id"))
+    env["canary"] = manifest.get("canary") or []  # the drift canary's measurements (bench.compare.drift)
     return env
 
 
