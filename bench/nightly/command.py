@@ -9,6 +9,7 @@ the board is not in, or that cannot be read).
 import datetime
 import os
 import shlex
+import socket
 import sys
 from typing import Any, Dict, List, Optional
 
@@ -167,8 +168,9 @@ def later_command(args, run_dir: str) -> str:
         parts += ["--baseline", args.baseline, "--baselines", args.baselines]
     if args.policy:
         parts += ["--policy", args.policy]
+    board = socket.gethostname()  # the machine the night ran on, which holds the results
     return "rsync -a {}:{}/ results/\n{}".format(
-        "BOARD", shlex.quote(results), " ".join(shlex.quote(p) for p in parts)
+        board, shlex.quote(results), " ".join(shlex.quote(p) for p in parts)
     )
 
 
