@@ -22,7 +22,9 @@ def test_a_smoke_night_end_to_end_and_a_second_night_resumes_nothing(tmp_path):
     results, baselines = tmp_path / "results", str(tmp_path / "baselines")
     base = run_cli("run", "smoke", "--results", str(results), "--run-id", "base")
     assert base.returncode == 0, base.stderr
-    saved = run_cli("baseline", "save", str(results / "smoke" / "base"), "--name", "main", "--baselines", baselines)
+    saved = run_cli(
+        "baseline", "save", str(results / "smoke" / "base"), "--name", "main", "--baselines", baselines
+    )
     assert saved.returncode == 0, saved.stderr
 
     first = nightly("smoke", "--baseline", "main", "--baselines", baselines, "--until", "06:00", results=results,
@@ -35,7 +37,9 @@ def test_a_smoke_night_end_to_end_and_a_second_night_resumes_nothing(tmp_path):
     assert told["night"] == "2026-12-01" and told["window_end"] == "2026-12-02T06:00:00"
     assert told["trials"] == {"planned": 49, "recorded": 49, "by_status": {"ok": 49}, "ran_tonight": 49,
                               "finished": True}  # fmt: skip
-    assert told["compare"]["verdict"] == "insufficient data" and "baseline main" in told["compare"]["baseline"]
+    assert (
+        told["compare"]["verdict"] == "insufficient data" and "baseline main" in told["compare"]["baseline"]
+    )
     assert told["compare"]["insufficient"] and not told["compare"]["regressions"]
     assert told["compare"]["unmatched"] == [0, 0] and told["compare"]["not_comparable"] == []
     assert told["history"]["nights"] == 2 and "needs 9" in told["history"]["note"]  # base, then this night
@@ -52,7 +56,9 @@ def test_a_smoke_night_end_to_end_and_a_second_night_resumes_nothing(tmp_path):
     again = str(results / "smoke" / "2026-12-02")
     assert summary_of(again)["trials_by_night"] == {"2026-12-02": 49}
     assert [n["night"] for n in night_record(again)["nights"]] == ["2026-12-02"]
-    assert [n["night"] for n in night_record(run_dir)["nights"]] == ["2026-12-01"]  # the first night's run untouched
+    assert [n["night"] for n in night_record(run_dir)["nights"]] == [
+        "2026-12-01"
+    ]  # the first night's run untouched
 
 
 REGRESSION_SUITE = """
@@ -74,7 +80,9 @@ def test_a_regression_turns_the_night_red(write_suite, tmp_path):
     good = write_suite(REGRESSION_SUITE.format(name="reg", lr=0.5), name="good.yaml")
     worse = write_suite(REGRESSION_SUITE.format(name="reg", lr=0.1), name="worse.yaml")
     assert run_cli("run", good, "--results", str(results / "good"), "--run-id", "b").returncode == 0
-    saved = run_cli("baseline", "save", str(results / "good" / "reg" / "b"), "--name", "main", "--baselines", baselines)
+    saved = run_cli(
+        "baseline", "save", str(results / "good" / "reg" / "b"), "--name", "main", "--baselines", baselines
+    )
     assert saved.returncode == 0, saved.stderr
     policy = tmp_path / "policy.yaml"
     policy.write_text("checks: [final_loss]\nignore: [lr]\n")
@@ -118,7 +126,9 @@ def test_a_night_killed_midway_resumes_within_its_window_and_never_the_next_nigh
     assert 2 <= recorded < 12, "the night finished before it could be cut off"
     assert json.load(open(os.path.join(run_dir, "manifest.json")))["finished_at"] is None
 
-    restarted = nightly(suite, "--until", "06:00", results=results, now="2026-12-02T03:00")  # within the window
+    restarted = nightly(
+        suite, "--until", "06:00", results=results, now="2026-12-02T03:00"
+    )  # within the window
     assert restarted.returncode == 0, restarted.stderr
     assert "night 2026-12-01 restarted: resuming " + run_dir in restarted.stderr
     ids = [r["trial_id"] for r in record_lines(run_dir)]
@@ -143,7 +153,10 @@ def test_bad_input_exits_2_naming_the_thing_and_what_is_allowed(tmp_path, write_
     suite = write_suite(WINDOW_SUITE.format(name="bad"), name="bad.yaml")
     cases = [
         (["no-such-suite"], "no-such-suite: no such suite file"),
-        ([suite, "--baseline", "nope", "--baselines", str(tmp_path)], "--baseline 'nope': not a saved baseline"),
+        (
+            [suite, "--baseline", "nope", "--baselines", str(tmp_path)],
+            "--baseline 'nope': not a saved baseline",
+        ),
         ([suite, "--until", "6pm"], "--until '6pm': a local time of day, HH:MM"),
         ([suite, "--budget", "all night"], "--budget 'all night': a duration like 5h"),
         ([suite, "--keep", "0"], "--keep 0: keep at least the newest run whole"),

@@ -26,9 +26,11 @@ KEPT = ("manifest.json", "trials.jsonl", "night.json", "summary.json", "summary.
 def test_after_n_plus_2_nights_the_oldest_curves_are_pruned_and_every_summary_is_kept(write_suite, tmp_path):
     suite = write_suite(SUITE, name="keep.yaml")
     results = tmp_path / "results"
-    manual = run_cli("run", suite, "--results", str(results), "--run-id", "by-hand")  # not a nightly's: never pruned
+    manual = run_cli(
+        "run", suite, "--results", str(results), "--run-id", "by-hand"
+    )  # not a nightly's: never pruned
     assert manual.returncode == 0, manual.stderr
-    nights = ["2026-12-0{}".format(day) for day in range(1, 5)]
+    nights = [f"2026-12-0{day}" for day in range(1, 5)]
     for day in nights:
         done = nightly(suite, "--keep", "2", results=results, now=day + "T22:00")
         assert done.returncode == 0, done.stderr  # no baseline, and history too short to flag anything

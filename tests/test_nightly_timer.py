@@ -73,7 +73,9 @@ def test_systemd_accepts_the_units_and_the_services_command_runs_a_night(tmp_pat
 def test_a_broken_unit_is_caught_by_the_same_check(tmp_path):
     if shutil.which("systemd-analyze") is None:
         pytest.skip("systemd-analyze is not installed here")
-    schedule = timer.Schedule("smoke", "/usr/bin/python3", (), getpass.getuser(), str(tmp_path), "/tmp/x.log", "22:00")
+    schedule = timer.Schedule(
+        "smoke", "/usr/bin/python3", (), getpass.getuser(), str(tmp_path), "/tmp/x.log", "22:00"
+    )
     broken = str(tmp_path / "broken.service")
     with open(broken, "w") as handle:
         handle.write(timer.service_unit(schedule).replace("Type=oneshot", "Type=oneshott"))

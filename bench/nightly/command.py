@@ -227,7 +227,7 @@ def _analysis_steps(args, run_dir: str, collected: Dict[str, Any]) -> Dict[str, 
     out = {"errors": []}  # type: Dict[str, Any]
     suite_dir = os.path.dirname(run_dir)
     try:
-        out["report"] = os.path.join(analysis.report(run_dir, args.reports), "index.html")
+        out["report"] = os.path.abspath(os.path.join(analysis.report(run_dir, args.reports), "index.html"))
     except Exception as error:  # noqa: BLE001 -- a report that fails must not hide the verdict
         out["errors"].append(f"report: {type(error).__name__}: {error}")
     if args.baseline:
