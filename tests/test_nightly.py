@@ -167,3 +167,12 @@ def test_bad_input_exits_2_naming_the_thing_and_what_is_allowed(tmp_path, write_
         assert done.returncode == 2, (args, done.stderr)
         assert message in done.stderr and "Traceback" not in done.stderr, done.stderr
     assert not os.path.exists(str(tmp_path / "results" / "bad"))  # nothing ran
+
+
+def test_the_nano_nights_suite_states_its_estimated_duration_in_plan(tmp_path):
+    planned = run_cli("plan", "nightly-nano", "--results", str(tmp_path), cwd=str(tmp_path))
+    assert planned.returncode == 0, planned.stderr
+    assert "nightly-nano" in planned.stdout and ": 445 trials" in planned.stdout
+    assert (
+        "Expected on a Nano: about 30 minutes -- an ESTIMATE, not yet measured on a board" in planned.stdout
+    )
