@@ -161,6 +161,7 @@ def test_bad_input_exits_2_naming_the_thing_and_what_is_allowed(tmp_path, write_
         ([suite, "--budget", "all night"], "--budget 'all night': a duration like 5h"),
         ([suite, "--keep", "0"], "--keep 0: keep at least the newest run whole"),
         (["--report-only", suite], "no nightly run of suite bad under"),
+        ([suite, "--run-id", "x"], "--run-id goes with --report-only"),
     ]
     for args, message in cases:
         done = nightly(*args, results=tmp_path / "results")

@@ -43,6 +43,8 @@ def nightly_command(args) -> int:
         start = night.parse_now(args.now) if args.now else datetime.datetime.now()
         until = night.parse_until(args.until) if args.until else None
         budget = night.parse_budget(args.budget) if args.budget else None
+        if args.run_id and not args.report_only:
+            raise night.NightError("--run-id goes with --report-only; a night chooses its own run directory")
         if args.keep < 1:
             raise night.NightError(f"--keep {args.keep}: keep at least the newest run whole (1 or more)")
         base = baselines.read(args.baseline, args.baselines) if args.baseline else None
