@@ -1,5 +1,5 @@
 """The command line: `optbench run | plan | list | show | report | compare | baseline |
-history` (also `python -m bench`).
+history | nightly` (also `python -m bench`).
 
 Exit codes: 0 done (failed trials are data, not a failed run); 2 bad input (a suite,
 a device, a data set or a results directory that cannot be used); 130 interrupted (Ctrl-C);
@@ -87,7 +87,92 @@ def _parser() -> argparse.ArgumentParser:
         "--baseline", metavar="RUN_DIR", help="a run to compare with: its curves dashed, ratios to it"
     )
     _compare_parsers(commands)
+    _nightly_parser(commands)
     return parser
+
+
+def _nightly_parser(commands) -> None:
+    nightly = commands.add_parser(
+        "nightly",
+        help="one night of a suite: run it (in a time window), report, compare, summarise (exit 1 if it regressed)",
+    )
+    nightly.add_argument("suite", help=SUITE_HELP.replace("; default: %(default)s", ""))
+    nightly.add_argument("--results", default="results", help="results root (default: %(default)s)")
+    nightly.add_argument("--reports", default="reports", help="reports root (default: %(default)s)")
+    nightly.add_argument(
+        "--baseline", help="compare with this: a saved baseline's NAME, a .json, or a run directory"
+    )
+    nightly.add_argument(
+        "--baselines", default="baselines", help="where saved baselines are (default: %(default)s)"
+    )
+    nightly.add_argument("--policy", metavar="FILE", help="the compare policy (YAML: alpha, checks, ...)")
+    nightly.add_argument(
+        "--until",
+        metavar="HH:MM",
+        help="the window ends at this local time: start no trial that would overrun it",
+    )
+    nightly.add_argument(
+        "--budget",
+        metavar="DURATION",
+        help="the window lasts this long from the night's start (5h, 90m, ...)",
+    )
+    nightly.add_argument(
+        "--require-power-mode",
+        metavar="MODE",
+        help="refuse to run unless the board (and the baseline) is in this nvpmodel mode (name or id)",
+    )
+    nightly.add_argument(
+        "--keep",
+        type=int,
+        default=14,
+        metavar="N",
+        help="keep the newest N nightly runs whole; prune older curves (default: %(default)s)",
+    )
+    nightly.add_argument(
+        "--new", action="store_true", help="start a new run even if this night already has one"
+    )
+    nightly.add_argument(
+        "--report-only",
+        action="store_true",
+        help="do not run: report, compare and summarise the latest nightly run (on a workstation)",
+    )
+    nightly.add_argument("--run-id", help="with --report-only: this run instead of the latest")
+    nightly.add_argument(
+        "--telemetry", metavar="SOURCES", help="override the suite's telemetry sources (as for run)"
+    )
+    nightly.add_argument(
+        "--skip-missing-devices", action="store_true", help="record trials on absent devices as skipped"
+    )
+    nightly.add_argument(
+        "--now", metavar="YYYY-MM-DDTHH:MM", help="take this local time as the start (tests, replays)"
+    )
+    nightly.add_argument(
+        "--clock",
+        choices=["wall", "estimate"],
+        default="wall",
+        help="the window's clock: wall time, or each trial's estimate (tests; docs/NIGHTLY.md)",
+    )
+    nightly.add_argument(
+        "--install-timer", action="store_true", help="write a systemd service and timer for this night"
+    )
+    nightly.add_argument(
+        "--uninstall-timer", action="store_true", help="remove the suite's systemd service and timer"
+    )
+    nightly.add_argument(
+        "--at",
+        default="22:00",
+        metavar="HH:MM",
+        help="with --install-timer: start time (default: %(default)s)",
+    )
+    nightly.add_argument(
+        "--unit-dir", default="/etc/systemd/system", help="where the units go (default: %(default)s)"
+    )
+    nightly.add_argument(
+        "--user", help="with --install-timer: the user the night runs as (default: you, or SUDO_USER)"
+    )
+    nightly.add_argument(
+        "--log", help="with --install-timer: the log file (default: logs/nightly-SUITE.log here)"
+    )
 
 
 def _compare_parsers(commands) -> None:
@@ -181,6 +266,10 @@ def main(argv: Optional[List[str]] = None) -> int:
             from bench.analysis_commands import baseline_command
 
             return baseline_command(args)
+        if args.command == "nightly":
+            from bench.nightly.command import nightly_command
+
+            return nightly_command(args)
         if args.command == "history":
             from bench.compare.history_command import history_command
 

@@ -8,7 +8,7 @@ import os
 import sys
 import time
 import warnings
-from typing import Any, Dict, List, Optional, TextIO, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, TextIO, Tuple
 
 import torch
 
@@ -125,7 +125,12 @@ def run_plan(
     skip_missing_devices: bool = False,
     out: TextIO = sys.stderr,
     resume: bool = False,
+    schedule: Optional[Callable[[List[TrialSpec]], Iterable[TrialSpec]]] = None,
 ) -> Tuple[str, List[TrialRecord]]:
+    """Run the plan's unrecorded trials. ``schedule`` (optional) is given them, in plan order,
+    once the run directory is open, and returns the ones to run, in the order to run them; it
+    is iterated lazily, so it can decide at each trial whether to start one more (a nightly
+    time window, bench.nightly). The run is finished only when every trial is recorded."""
     missing = missing_devices(plan)
     if missing and not (skip_missing_devices or plan.suite.on_missing_device == "skip"):
         lines = [f"{d}: {why}" for d, why in missing.items()]
@@ -157,12 +162,12 @@ def run_plan(
         raise RunError(f"cannot write the run directory {run_dir}: {error.strerror}") from None
     try:
         recorder = _open_telemetry(plan, run_dir)
-        return run_dir, _run_trials(plan, writer, recorder, missing, resumed, out)
+        return run_dir, _run_trials(plan, writer, recorder, missing, resumed, out, schedule)
     finally:
         writer.close()
 
 
-def _run_trials(plan, writer, recorder, missing, resumed, out) -> List[TrialRecord]:
+def _run_trials(plan, writer, recorder, missing, resumed, out, schedule=None) -> List[TrialRecord]:
     run_dir = writer.run_dir
     todo = [t for t in plan.trials if t.trial_id not in writer.done]
     if resumed:
@@ -187,7 +192,7 @@ def _run_trials(plan, writer, recorder, missing, resumed, out) -> List[TrialReco
     progress = Progress(plan, todo, out, estimate.from_previous_runs(os.path.dirname(run_dir)))
     warmed = set()
     try:
-        for trial in todo:
+        for trial in todo if schedule is None else schedule(list(todo)):
             progress.begin(trial)
             if trial.device in missing:
                 record, curve = trial_records.skipped(_where(plan, writer), trial, missing[trial.device]), []

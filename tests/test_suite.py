@@ -139,7 +139,7 @@ def test_repeats_and_hyper_grids(write_suite):
 
 
 def test_shipped_suites_are_valid():
-    for name in ("smoke", "tutorial"):
+    for name in ("nightly-nano", "smoke", "tutorial"):
         suite = load_suite(os.path.join(ROOT, "suites", name + ".yaml"))
         assert suite.name == name
 

@@ -4,7 +4,7 @@ trials: one row per trial; the configuration flattened into columns (problem, op
 lr, activation, device, batch, dropout, batch_norm, implementation, threads, seed_index),
 ``configuration`` (bench.ranking's key: the configuration without its seed), then the
 record's figures (status and stability as their text values), then the telemetry figures in
-TELEMETRY_COLUMNS. curves: trial_id, step, time_s, loss, eval_loss, metric. Runs of every
+TELEMETRY_COLUMNS, and ``night`` where the run spans nights (bench.nightly). curves: trial_id, step, time_s, loss, eval_loss, metric. Runs of every
 schema version load, upgraded to this one.
 """
 
@@ -13,6 +13,7 @@ from typing import Sequence, Tuple
 
 from bench import ranking, store
 from bench.analysis import require_pandas
+from bench.nightly.night import trial_nights
 from bench.record_upgrades import curve_time_scales
 
 # Per-trial telemetry figures lifted into columns (null where the machine could not measure them).
@@ -44,6 +45,9 @@ def load(run_dir: str) -> Tuple["pandas.DataFrame", "pandas.DataFrame"]:  # noqa
         row.update({k: (record.telemetry or {}).get(k) for k in TELEMETRY_COLUMNS})
         rows.append(row)
     trials = pd.DataFrame(rows)
+    nights = trial_nights(run_dir)
+    if len(set(nights.values())) > 1:  # a run a nightly window spread over nights: say which ran when
+        trials["night"] = [nights.get(trial_id) for trial_id in trials["trial_id"]]
     # A column whose every value is null (no telemetry here; no trial reached its target)
     # would otherwise be of object dtype, which medians refuse.
     for column in NUMERIC_COLUMNS + TELEMETRY_COLUMNS[:3]:
