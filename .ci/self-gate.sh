@@ -25,7 +25,7 @@ fi
 measure() {
   local side=$1 code=$2 round=$3
   ( cd "$code" && PYTHONPATH="$code" "$PY" -m pytest -q -p no:cacheprovider tests/benchmarks --benchmark-only \
-      --benchmark-json="$work/$side-steps-$round.json" --benchmark-max-time=0.1 --benchmark-min-rounds=20 \
+      --benchmark-json="$work/$side-steps-$round.json" --benchmark-max-time=0.1 --benchmark-min-rounds=50 \
       --benchmark-warmup=on --benchmark-warmup-iterations=20 ) >"$work/$side-steps-$round.log" 2>&1 \
     || { say "$side step benchmarks failed (round $round): $(tail -1 "$work/$side-steps-$round.log")"; return 1; }
   ( cd "$code" && PYTHONPATH="$code" "$PY" -m bench run "$here/.ci/self-gate.yaml" --results "$work/$side" \

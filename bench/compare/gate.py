@@ -117,8 +117,10 @@ def _values(rows, check: Check) -> Tuple[List[float], int]:
 
 
 def _step_samples(rows) -> List[float]:
-    """The step times of the rows' trials that the step-time check keeps, pooled."""
-    steady = (rows["stability"] != "unstable") & (rows["throttled"] != True)  # noqa: E712 -- None is not True
+    """The step times of the rows' trials whose timing was judged stable, pooled. A trial of
+    under 50 steps is not judged (bench/stability.py): its steps are too few to stand for the
+    trial, and a smoke run's 20 steps a trial would otherwise turn machine noise into verdicts."""
+    steady = (rows["stability"] == "stable") & (rows["throttled"] != True)  # noqa: E712 -- None is not True
     kept = rows[rows["status"].isin(ranking.SCORED) & steady]
     pooled = []  # type: List[float]
     for times in kept["step_times_s"]:
