@@ -63,26 +63,61 @@ def _side(argument: str, baselines: str):
 
 def compare_command(args) -> int:
     try:
-        from bench.compare import gate, output, policy, sides
+        from bench.compare import drift, gate, output, policy, sides
     except ImportError as error:
         from bench.analysis import MISSING_MESSAGE
 
         sys.stderr.write(f"error: {MISSING_MESSAGE} ({error})\n")
         return EXIT_BAD_INPUT
     try:
-        rules = policy.load_policy(args.policy, args.check, args.alpha, args.allow_different, args.ignore)
         baseline = _side(args.baseline, args.baselines)
         candidate = _side(args.candidate, args.baselines)
+        # The suite's own policy: the candidate's (the suite as it is now), else the baseline's.
+        suite = candidate if candidate.regressions is not None else baseline
+        rules = policy.load_policy(args.policy, args.check, args.alpha, args.allow_different, args.ignore,
+                                   suite_block=suite.regressions, suite_where=suite.regressions_from)  # fmt: skip
     except (policy.PolicyError, sides.SideError, store.StoreError) as error:
         sys.stderr.write(f"error: {error}\n")
         return EXIT_BAD_INPUT
-    comparison = gate.compare(baseline, candidate, rules)
+    if baseline.kind != candidate.kind:
+        sys.stderr.write(f"error: the baseline is {baseline.kind} ({baseline.label}) and the candidate "
+                         f"{candidate.kind} ({candidate.label}): compare runs with runs, pytest-benchmark "
+                         "files with pytest-benchmark files\n")  # fmt: skip
+        return EXIT_BAD_INPUT
+    try:
+        comparison = gate.compare(baseline, candidate, rules, args.normalise_by_canary)
+    except drift.DriftError as error:  # normalising asked for, and a side has no canary
+        sys.stderr.write(f"error: {error}\n")
+        return EXIT_BAD_INPUT
+    if args.confirm and comparison.verdict == gate.Verdict.REGRESSED:
+        comparison = _confirmed(comparison, baseline, candidate, rules, args)
     shown = {"text": output.text, "markdown": output.markdown}.get(args.format)
     sys.stdout.write((shown(comparison, args.all) if shown else output.as_json(comparison)) + "\n")
     if args.github_json:
         with open(args.github_json, "w", encoding="utf-8") as handle:
             handle.write(output.github_benchmark(comparison) + "\n")
     return comparison.exit_code
+
+
+def _confirmed(comparison, baseline, candidate, rules, args):
+    """The comparison after --confirm's re-run; where the re-run cannot be made, the first
+    verdict stands and the output says why."""
+    from dataclasses import replace
+
+    from bench.compare import confirm
+
+    worktree = None
+    try:
+        plan, worktree = confirm.make_plan(baseline, candidate, args.confirm, args.confirm_dir,
+                                           args.baseline_checkout, args.baseline_python)  # fmt: skip
+        return confirm.confirm(comparison, baseline, candidate, rules, plan)
+    except confirm.ConfirmError as error:
+        return replace(
+            comparison, notes=comparison.notes + (f"confirm: not done, the first verdict stands: {error}",)
+        )
+    finally:
+        if worktree is not None:
+            worktree.remove()
 
 
 def baseline_command(args) -> int:

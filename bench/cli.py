@@ -1,12 +1,14 @@
 """The command line: `optbench run | plan | list | show | report | compare | baseline |
-history` (also `python -m bench`).
+history | nightly` (also `python -m bench`).
 
 Exit codes: 0 done (failed trials are data, not a failed run); 2 bad input (a suite,
-a device, a data set or a results directory that cannot be used); 130 interrupted.
+a device, a data set or a results directory that cannot be used); 130 interrupted (Ctrl-C);
+143 terminated (SIGTERM), handled alike: every finished trial is kept.
 """
 
 import argparse
 import os
+import signal
 import sys
 import warnings
 from typing import List, Optional
@@ -14,13 +16,26 @@ from typing import List, Optional
 from bench import __version__
 from bench.telemetry import registry as telemetry_registry
 
-EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 2, 130
+EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 2, 130, 143
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (what systemd and `kill` send), handled as Ctrl-C is: the trial in flight is
+    abandoned, every finished one is already recorded, the run directory is closed cleanly."""
+
+
+def _terminate(signum, frame):
+    raise Terminated()
+
+
 # A name: ./suites/tutorial.yaml where there is one, else the tutorial shipped with optbench.
 DEFAULT_SUITE = "tutorial"
 SUITE_HELP = (
     "a suite file, or a suite name: ./suites/NAME.yaml if there is one, else the suite of that name "
     "shipped with optbench (`optbench list` names them); default: %(default)s"
 )
+
+YES_HELP = "plan a suite that expands to more trials than the limit (100,000) anyway"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -42,6 +57,7 @@ def _parser() -> argparse.ArgumentParser:
         "--telemetry", metavar="SOURCES",
         help="override the suite's telemetry sources: auto, none, or a comma list of " + ", ".join(telemetry_registry.NAMES),
     )  # fmt: skip
+    run.add_argument("--yes", action="store_true", help=YES_HELP)
     run.add_argument(
         "--skip-missing-devices", action="store_true",
         help="record trials on absent devices (cuda without a GPU) as skipped instead of refusing to start",
@@ -51,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("suite", nargs="?", default=DEFAULT_SUITE, help=SUITE_HELP)
     plan.add_argument("--results", default="results", help="where earlier runs are (for the estimate)")
     plan.add_argument("--trials", action="store_true", help="list every trial")
+    plan.add_argument("--yes", action="store_true", help=YES_HELP)
 
     commands.add_parser("list", help="list the problems, optimizers, activations and implementations")
 
@@ -70,7 +87,92 @@ def _parser() -> argparse.ArgumentParser:
         "--baseline", metavar="RUN_DIR", help="a run to compare with: its curves dashed, ratios to it"
     )
     _compare_parsers(commands)
+    _nightly_parser(commands)
     return parser
+
+
+def _nightly_parser(commands) -> None:
+    nightly = commands.add_parser(
+        "nightly",
+        help="one night of a suite: run it (in a time window), report, compare, summarise (exit 1 if it regressed)",
+    )
+    nightly.add_argument("suite", help=SUITE_HELP.replace("; default: %(default)s", ""))
+    nightly.add_argument("--results", default="results", help="results root (default: %(default)s)")
+    nightly.add_argument("--reports", default="reports", help="reports root (default: %(default)s)")
+    nightly.add_argument(
+        "--baseline", help="compare with this: a saved baseline's NAME, a .json, or a run directory"
+    )
+    nightly.add_argument(
+        "--baselines", default="baselines", help="where saved baselines are (default: %(default)s)"
+    )
+    nightly.add_argument("--policy", metavar="FILE", help="the compare policy (YAML: alpha, checks, ...)")
+    nightly.add_argument(
+        "--until",
+        metavar="HH:MM",
+        help="the window ends at this local time: start no trial that would overrun it",
+    )
+    nightly.add_argument(
+        "--budget",
+        metavar="DURATION",
+        help="the window lasts this long from the night's start (5h, 90m, ...)",
+    )
+    nightly.add_argument(
+        "--require-power-mode",
+        metavar="MODE",
+        help="refuse to run unless the board (and the baseline) is in this nvpmodel mode (name or id)",
+    )
+    nightly.add_argument(
+        "--keep",
+        type=int,
+        default=14,
+        metavar="N",
+        help="keep the newest N nightly runs whole; prune older curves (default: %(default)s)",
+    )
+    nightly.add_argument(
+        "--new", action="store_true", help="start a new run even if this night already has one"
+    )
+    nightly.add_argument(
+        "--report-only",
+        action="store_true",
+        help="do not run: report, compare and summarise the latest nightly run (on a workstation)",
+    )
+    nightly.add_argument("--run-id", help="with --report-only: this run instead of the latest")
+    nightly.add_argument(
+        "--telemetry", metavar="SOURCES", help="override the suite's telemetry sources (as for run)"
+    )
+    nightly.add_argument(
+        "--skip-missing-devices", action="store_true", help="record trials on absent devices as skipped"
+    )
+    nightly.add_argument(
+        "--now", metavar="YYYY-MM-DDTHH:MM", help="take this local time as the start (tests, replays)"
+    )
+    nightly.add_argument(
+        "--clock",
+        choices=["wall", "estimate"],
+        default="wall",
+        help="the window's clock: wall time, or each trial's estimate (tests; docs/NIGHTLY.md)",
+    )
+    nightly.add_argument(
+        "--install-timer", action="store_true", help="write a systemd service and timer for this night"
+    )
+    nightly.add_argument(
+        "--uninstall-timer", action="store_true", help="remove the suite's systemd service and timer"
+    )
+    nightly.add_argument(
+        "--at",
+        default="22:00",
+        metavar="HH:MM",
+        help="with --install-timer: start time (default: %(default)s)",
+    )
+    nightly.add_argument(
+        "--unit-dir", default="/etc/systemd/system", help="where the units go (default: %(default)s)"
+    )
+    nightly.add_argument(
+        "--user", help="with --install-timer: the user the night runs as (default: you, or SUDO_USER)"
+    )
+    nightly.add_argument(
+        "--log", help="with --install-timer: the log file (default: logs/nightly-SUITE.log here)"
+    )
 
 
 def _compare_parsers(commands) -> None:
@@ -89,12 +191,23 @@ def _compare_parsers(commands) -> None:
     compare.add_argument("--ignore", action="append", default=[], metavar="KEY",
                          help="match cells without this configuration key (e.g. lr: a changed default)")  # fmt: skip
     compare.add_argument("--format", choices=["text", "markdown", "json"], default="text")
+    compare.add_argument("--normalise-by-canary", action="store_true",
+                         help="divide the candidate's time metrics by the drift canary's ratio before the test")  # fmt: skip
     compare.add_argument("--all", action="store_true", help="list every cell, not only the ones that changed")
     compare.add_argument("--github-json", metavar="FILE",
                          help="also write github-action-benchmark's customSmallerIsBetter file")  # fmt: skip
     compare.add_argument(
         "--baselines", default="baselines", help="where saved baselines are (default: %(default)s)"
     )
+    compare.add_argument("--confirm", type=int, nargs="?", const=2, default=0, metavar="ROUNDS",
+                         help="before failing, re-run the regressed cells, baseline and candidate code "
+                         "interleaved, ROUNDS times a side (default 2), and fail only if it holds")  # fmt: skip
+    compare.add_argument("--baseline-checkout", metavar="DIR",
+                         help="--confirm: the baseline's code is this checkout (default: the commit its run recorded)")  # fmt: skip
+    compare.add_argument("--baseline-python", metavar="EXE",
+                         help="--confirm: the baseline's code is the optbench installed for this interpreter")  # fmt: skip
+    compare.add_argument("--confirm-dir", metavar="DIR",
+                         help="--confirm: keep the re-runs here (default: a new temporary directory)")  # fmt: skip
 
     baseline = commands.add_parser(
         "baseline", help="save or list named baselines (small, committable summaries)"
@@ -127,6 +240,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         _parser().print_help(sys.stderr)
         return EXIT_BAD_INPUT
     warnings.formatwarning = _format_warning
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         if args.command == "list":
             from bench.commands import list_command
@@ -135,7 +249,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         if args.command == "plan":
             from bench.commands import plan_command
 
-            return plan_command(args.suite, args.results, args.trials)
+            return plan_command(args.suite, args.results, args.trials, args.yes)
         if args.command == "show":
             from bench.analysis_commands import show_command
 
@@ -152,6 +266,10 @@ def main(argv: Optional[List[str]] = None) -> int:
             from bench.analysis_commands import baseline_command
 
             return baseline_command(args)
+        if args.command == "nightly":
+            from bench.nightly.command import nightly_command
+
+            return nightly_command(args)
         if args.command == "history":
             from bench.compare.history_command import history_command
 
@@ -163,6 +281,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         # The reader went away (`optbench plan ... | head`): not an error worth a traceback.
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 -- so the exit's flush stays quiet
         return EXIT_OK
-    except KeyboardInterrupt:
-        sys.stderr.write("\ninterrupted: every finished trial is recorded; run again to resume\n")
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as stop:
+        what = "terminated (SIGTERM)" if isinstance(stop, Terminated) else "interrupted"
+        sys.stderr.write(f"\n{what}: every finished trial is recorded; run again to resume\n")
+        return EXIT_TERMINATED if isinstance(stop, Terminated) else EXIT_INTERRUPTED

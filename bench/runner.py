@@ -7,11 +7,12 @@ import json
 import os
 import sys
 import time
-from typing import Any, Dict, List, Optional, TextIO, Tuple
+import warnings
+from typing import Any, Callable, Dict, Iterable, List, Optional, TextIO, Tuple
 
 import torch
 
-from bench import estimate, store, trial_records
+from bench import canary, estimate, store, trial_records
 from bench.environment import fingerprint
 from bench.plan import Plan, TrialSpec
 from bench.problems import PROBLEMS, ProblemData
@@ -67,6 +68,9 @@ def choose_run_dir(
         if resume:
             raise RunError(f"--resume: no earlier run of suite {plan.suite.name} under {suite_dir} was made by "
                            "this suite as it is now; run without --resume to start one")  # fmt: skip
+    for run_dir, why in store.unreadable_runs(suite_dir).items():
+        # Never resumed into, never silently passed over: its trials stay where they are.
+        warnings.warn(f"{run_dir} is not resumed: {why}; starting a new run beside it", stacklevel=2)
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d-%H%M%S")
     path, n = os.path.join(suite_dir, stamp), 1
     while os.path.exists(path):
@@ -121,7 +125,12 @@ def run_plan(
     skip_missing_devices: bool = False,
     out: TextIO = sys.stderr,
     resume: bool = False,
+    schedule: Optional[Callable[[List[TrialSpec]], Iterable[TrialSpec]]] = None,
 ) -> Tuple[str, List[TrialRecord]]:
+    """Run the plan's unrecorded trials. ``schedule`` (optional) is given them, in plan order,
+    once the run directory is open, and returns the ones to run, in the order to run them; it
+    is iterated lazily, so it can decide at each trial whether to start one more (a nightly
+    time window, bench.nightly). The run is finished only when every trial is recorded."""
     missing = missing_devices(plan)
     if missing and not (skip_missing_devices or plan.suite.on_missing_device == "skip"):
         lines = [f"{d}: {why}" for d, why in missing.items()]
@@ -141,6 +150,7 @@ def run_plan(
         "run_id": os.path.basename(run_dir),
         "environment": fingerprint(),
         "slowdown": plan.suite.slowdown,  # a testing aid: nonzero only in runs made to test a gate
+        "canary": [],  # the drift canary's measurements, start and end of each session (_measure_canary)
         "started_at": trial_records.now(),
         "finished_at": None,
     }
@@ -148,14 +158,16 @@ def run_plan(
         writer = store.RunWriter(run_dir, manifest)
     except store.StoreError as error:
         raise RunError(str(error)) from None
+    except OSError as error:  # a read-only results directory, a full disk, no permission
+        raise RunError(f"cannot write the run directory {run_dir}: {error.strerror}") from None
     try:
         recorder = _open_telemetry(plan, run_dir)
-        return run_dir, _run_trials(plan, writer, recorder, missing, resumed, out)
+        return run_dir, _run_trials(plan, writer, recorder, missing, resumed, out, schedule)
     finally:
         writer.close()
 
 
-def _run_trials(plan, writer, recorder, missing, resumed, out) -> List[TrialRecord]:
+def _run_trials(plan, writer, recorder, missing, resumed, out, schedule=None) -> List[TrialRecord]:
     run_dir = writer.run_dir
     todo = [t for t in plan.trials if t.trial_id not in writer.done]
     if resumed:
@@ -174,10 +186,13 @@ def _run_trials(plan, writer, recorder, missing, resumed, out) -> List[TrialReco
     if plan.suite.warmup_s and runnable:
         out.write(f"warming up for {plan.suite.warmup_s:g} s (untimed, unrecorded)\n")
         _warm_up(runnable[0], plan.suite.warmup_s, data)
+    canary_on = plan.suite.canary and bool(runnable)  # nothing to run: no machine to vouch for
+    if canary_on:
+        _measure_canary(plan, writer, "start")
     progress = Progress(plan, todo, out, estimate.from_previous_runs(os.path.dirname(run_dir)))
     warmed = set()
     try:
-        for trial in todo:
+        for trial in todo if schedule is None else schedule(list(todo)):
             progress.begin(trial)
             if trial.device in missing:
                 record, curve = trial_records.skipped(_where(plan, writer), trial, missing[trial.device]), []
@@ -186,6 +201,10 @@ def _run_trials(plan, writer, recorder, missing, resumed, out) -> List[TrialReco
                 record, curve = _one_trial(plan, writer, recorder, data, trial)
             writer.append(record, curve)
             progress.end(trial, record)
+        # Only after the last trial: an interrupted session gets no end measurement (see
+        # _measure_canary), and its resumption measures its own start.
+        if canary_on:
+            _measure_canary(plan, writer, "end")
     finally:
         warnings = recorder.run_warnings() if recorder is not None else []
         if recorder is not None:
@@ -196,6 +215,20 @@ def _run_trials(plan, writer, recorder, missing, resumed, out) -> List[TrialReco
         for warning in warnings:
             out.write(f"warning: {warning}\n")
     return store.read_trials(run_dir)
+
+
+def _measure_canary(plan: Plan, writer, when: str) -> None:
+    """Time the drift canary (bench/canary.py) and append it to the manifest's ``canary``
+    list, which a resumed run keeps: each session adds its own start and end.
+
+    Not measured when a run is interrupted: Ctrl-C must exit at once, and the canary's fixed
+    work, 0.27 s here, takes longer on a slower core (about 3 s estimated for a Jetson Nano's
+    Cortex-A57: a tenth of this VM's matrix throughput); a second Ctrl-C during it would also
+    cut short the manifest's final write. The resumed session measures its own start."""
+    entry = canary.measure(
+        when, session=writer.manifest.get("resumed", 0), slowdown=plan.suite.canary_slowdown
+    )
+    writer.write_manifest(canary=list(writer.manifest.get("canary") or []) + [entry])
 
 
 def _burn_in(trial: TrialSpec, data_cache, warmed: set) -> None:

@@ -2,6 +2,7 @@
 
     python benchmarks/bench_gate_aa.py --pairs 100            # the A/A rate at the defaults
     python benchmarks/bench_gate_aa.py --pairs 10 --slowdown 0.02 0.2
+    python benchmarks/bench_gate_aa.py --pairs 100 --confirm 1   # and with `compare --confirm 1`
 
 Runs a small suite (linear and LeNet with two optimizers each, 5 seeds: the fewest with
 which the exact rank test can reach alpha 0.01; a second of warm-up, as tests/test_compare.py
@@ -9,7 +10,10 @@ uses) twice per pair, in this process and back to back, and
 compares the two with the default policy: any "regressed" verdict between two runs of the
 same code is a false alarm. With --slowdown, each pair's second run busy-waits that
 fraction of every step (the suite's testing aid), and the rate of "regressed" is the gate's
-power against that slowdown. A benchmark prints numbers; nothing asserts a time.
+power against that slowdown. With --confirm ROUNDS, each pair that "regressed" goes through
+`optbench compare --confirm ROUNDS` (bench.compare.confirm: both runs' cells re-run interleaved
+by this code) and counts as regressed only if it holds. A benchmark prints numbers; nothing
+asserts a time.
 """
 
 import argparse
@@ -23,7 +27,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from bench import suite as suite_module  # noqa: E402
-from bench.compare import gate, sides  # noqa: E402
+from bench.compare import confirm, gate, sides  # noqa: E402
 from bench.compare.policy import Policy  # noqa: E402
 from bench.plan import make_plan  # noqa: E402
 from bench.runner import run_plan  # noqa: E402
@@ -56,6 +60,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pairs", type=int, default=100)
     parser.add_argument("--slowdown", type=float, nargs="*", default=[0.0])
+    parser.add_argument(
+        "--confirm", type=int, default=0, metavar="ROUNDS", help="confirm regressions by re-running"
+    )
     args = parser.parse_args()
     policy = Policy.default()
     with tempfile.TemporaryDirectory() as workdir:
@@ -65,13 +72,21 @@ def main() -> None:
             for pair in range(args.pairs):
                 a = run(workdir, f"{slowdown}-{pair}-a", 0.0)
                 b = run(workdir, f"{slowdown}-{pair}-b", slowdown)
-                result = gate.compare(sides.from_runs([a]), sides.from_runs([b]), policy)
+                side_a, side_b = sides.from_runs([a]), sides.from_runs([b])
+                result = gate.compare(side_a, side_b, policy)
+                if args.confirm and result.verdict == gate.Verdict.REGRESSED:
+                    overall["regressed before --confirm"] += 1
+                    where = os.path.join(workdir, f"confirm-{slowdown}-{pair}")
+                    plan = confirm.Plan(confirm.this_optbench(), confirm.this_optbench(), args.confirm, where)
+                    with open(os.devnull, "w") as quiet:
+                        result = confirm.confirm(result, side_a, side_b, policy, plan, out=quiet)
                 overall[result.verdict.value] += 1
                 for cell in result.cells:
                     cells[(cell.metric, cell.verdict.value)] += 1
                     if cell.metric == "step_time" and cell.ratio is not None:
                         step_cells.append((pair, cell.ratio, cell.p_worse))
             what = "A/A" if slowdown == 0 else f"A/B, candidate slowed {slowdown:.0%}"
+            what += f", --confirm {args.confirm}" if args.confirm else ""
             print(f"{what}: {args.pairs} pairs in {time.perf_counter() - started:.0f} s; policy alpha {policy.alpha:g}, "
                   + ", ".join(str(c) for c in policy.checks))  # fmt: skip
             print("  pairs: " + ", ".join(f"{n} {v}" for v, n in sorted(overall.items())))

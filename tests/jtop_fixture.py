@@ -540,6 +540,53 @@ def scenario_e2e(board):
     }
 
 
+NIGHTLY_SUITE = """\
+name: jetson-night
+problems:
+  curve: {steps: 2500}
+optimizers:
+  sgd: {lr: [0.01, 0.02, 0.05, 0.1]}
+budget: {eval_every: 500, time_limit: 60}
+seeds: [0]
+telemetry: {sources: [jetson], interval: 0.5, idle_baseline: 0}
+"""
+
+
+def scenario_nightly(board):
+    """`optbench nightly` with the jetson source; the jtop service killed mid-night (as jtop
+    dies under load on a Nano) and not brought back: the night must finish and say so."""
+    import json
+
+    server = start_server()
+    with open("/tmp/night.yaml", "w") as f:
+        f.write(NIGHTLY_SUITE)
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    child = subprocess.Popen(
+        [sys.executable, "-m", "bench", "nightly", "/tmp/night.yaml", "--results", "/tmp/results", "--reports",
+         "/tmp/reports", "--now", "2026-12-01T22:00"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
+        env=dict(os.environ, PYTHONPATH=repo), cwd=repo,
+    )  # fmt: skip
+    trials = "/tmp/results/jetson-night/2026-12-01/trials.jsonl"
+    deadline = time.time() + 120
+    while time.time() < deadline and child.poll() is None:
+        if os.path.exists(trials) and open(trials).read().count("\n") >= 1:
+            break
+        time.sleep(0.02)
+    with open(trials) as f:
+        before_kill = f.read().count("\n")
+    kill_server(server)
+    output, _ = child.communicate(timeout=600)
+    with open("/tmp/results/jetson-night/2026-12-01/summary.json") as f:
+        summary = json.load(f)
+    return {
+        "exit": child.returncode,
+        "output": output[-3000:],
+        "before_kill": before_kill,
+        "summary": summary,
+    }
+
+
 def _result_of(out):
     import json
 
@@ -564,6 +611,8 @@ def main(argv):
         result = scenario_lost(board)
     elif scenario == "e2e":
         result = scenario_e2e(board)
+    elif scenario == "nightly":
+        result = scenario_nightly(board)
     elif scenario == "failures":
         result = scenario_failures(board, other_jtop=argv[3] if len(argv) > 3 else None)
     else:

@@ -146,21 +146,21 @@ def test_figures_beyond_the_cap_are_counted_not_drawn(stepped, tmp_path, monkeyp
 
 
 def test_regressions_are_drawn_first_the_largest_move_first():
-    def change(metric, ratio, regression):
-        return {
-            "metric": metric,
-            "configuration_key": "k",
-            "machine": "m",
-            "ratio": ratio,
-            "regression": regression,
-        }
+    def change(metric, ratio, regression, moved=None):
+        return {"metric": metric, "configuration_key": "k", "machine": "m", "ratio": ratio, "regression": regression,
+                "machine_moved": moved}  # fmt: skip
 
     changes = pd.DataFrame([
         change("final_loss", 0.5, False),  # the largest move, but an improvement
-        change("step_time", 1.08, True),
-        change("train_time", 1.3, True),
+        change("step_time", 1.08, True, moved=True),
+        change("train_time", 1.3, True, moved=False),
         change("energy", 1.06, True),
         change("energy", 0.7, False),  # the same series: a regression in it puts it with the regressions
+        change("canary", 1.5, True),  # the machine itself slower: not the code's regression
     ])  # fmt: skip
     order = [metric for metric, _, _ in history_section.flagged_series(changes)]
-    assert order == ["energy", "train_time", "step_time", "final_loss"]
+    assert order == ["energy", "train_time", "step_time", "final_loss", "canary"]
+    assert history_section.change_tally(changes) == (
+        "6 changes flagged, 3 in the regression direction (1 where the machine moved too), "
+        "1 of the canary (the machine itself)."
+    )

@@ -139,7 +139,7 @@ def test_repeats_and_hyper_grids(write_suite):
 
 
 def test_shipped_suites_are_valid():
-    for name in ("smoke", "tutorial"):
+    for name in ("nightly-nano", "smoke", "tutorial"):
         suite = load_suite(os.path.join(ROOT, "suites", name + ".yaml"))
         assert suite.name == name
 
@@ -168,3 +168,25 @@ def test_slowdown_is_a_non_negative_number_outside_the_trial_ids(write_suite):
     assert [t.trial_id for t in slowed.trials] == [t.trial_id for t in plain.trials]
     path = write_suite("problems: [linear]\noptimizers: [sgd]\nslowdown: -1\n", name="c.yaml")
     assert "slowdown: must be at least 0.0" in "\n".join(errors_of(path))
+
+
+def test_a_regressions_block_is_checked_when_the_suite_loads_and_stays_out_of_trial_ids(write_suite):
+    from bench.plan import make_plan
+
+    base = "problems: [linear]\noptimizers: [sgd]\n"
+    plain = make_plan(load_suite(write_suite(base, name="a.yaml")))
+    gated = load_suite(
+        write_suite(base + "regressions: {alpha: 0.05, checks: [step_time:5%]}\n", name="b.yaml")
+    )
+    assert gated.document["regressions"] == {"alpha": 0.05, "checks": ["step_time:5%"]}
+    assert [t.trial_id for t in make_plan(gated).trials] == [t.trial_id for t in plain.trials]
+    for block, expected in [
+        ("{checks: [speed:5%]}", "regressions: checks: unknown metric 'speed'; allowed: step_time"),
+        ("{alpha: 3}", "regressions: alpha: alpha must be a number between 0 and 0.5, got 3"),
+        ("{threshold: 5}", "regressions: unknown key 'threshold'; allowed: alpha, checks, allow_different"),
+        ("[step_time:5%]", "regressions: a policy is a mapping with alpha, checks"),
+        ("{checks: [step_time:five]}", "the effect is a percentage, like step_time:5%"),
+    ]:
+        path = write_suite(base + f"regressions: {block}\n", name="bad.yaml")
+        (message,) = errors_of(path)
+        assert message.startswith(path + ": regressions") and expected in message, message

@@ -4,7 +4,7 @@ trials: one row per trial; the configuration flattened into columns (problem, op
 lr, activation, device, batch, dropout, batch_norm, implementation, threads, seed_index),
 ``configuration`` (bench.ranking's key: the configuration without its seed), then the
 record's figures (status and stability as their text values), then the telemetry figures in
-TELEMETRY_COLUMNS. curves: trial_id, step, time_s, loss, eval_loss, metric. Runs of every
+TELEMETRY_COLUMNS, and ``night`` where the run spans nights (bench.nightly). curves: trial_id, step, time_s, loss, eval_loss, metric. Runs of every
 schema version load, upgraded to this one.
 """
 
@@ -14,6 +14,7 @@ from typing import Sequence, Tuple
 
 from bench import ranking, store
 from bench.analysis import require_pandas
+from bench.nightly.night import trial_nights
 from bench.record import field_names
 from bench.record_upgrades import curve_time_scales
 
@@ -41,7 +42,11 @@ def load(run_dir: str) -> Tuple["pandas.DataFrame", "pandas.DataFrame"]:  # noqa
     """(trials, curves) of one run; refuses a schema version newer than this optbench."""
     manifest = store.read_manifest(run_dir)  # StoreError for a newer schema or a corrupt file
     records = store.read_trials(run_dir)
-    return _trials(records), _curves(run_dir, manifest, records)
+    trials = _trials(records)
+    nights = trial_nights(run_dir)
+    if len(set(nights.values())) > 1:  # a run a nightly window spread over nights: say which ran when
+        trials["night"] = [nights.get(trial_id) for trial_id in trials["trial_id"]]
+    return trials, _curves(run_dir, manifest, records)
 
 
 def load_trials(run_dir: str) -> "pandas.DataFrame":  # noqa: F821

@@ -11,10 +11,10 @@ import enum
 import math
 import statistics
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from bench import ranking
-from bench.compare import fingerprint, sides, stats
+from bench.compare import drift, fingerprint, sides, stats
 from bench.compare.policy import Check, Policy
 
 
@@ -54,6 +54,8 @@ class Cell:
     excluded: Tuple[int, int]  # unstable or throttled trials left out of a time or energy metric
     larger_is_better: bool = False  # accuracy: its medians are shown as measured
     note: str = ""
+    samples_of: str = "seeds"  # or "steps": one trial's step times, where seeds cannot reach alpha
+    match: str = ""  # the cell's match key (bench.compare.sides.match_key)
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,9 @@ class Comparison:
     not_comparable: Tuple[str, ...]  # what differs between the machines or settings
     unmatched: Tuple[int, int]  # configurations only one side has
     policy: Policy
+    notes: Tuple[str, ...] = ()  # what else the reader must know (a --confirm re-run's account)
+    canary: Optional[drift.Drift] = None  # did the machine move between the sides (bench.compare.drift)
+    normalised_by: Optional[float] = None  # the candidate's times were divided by this canary ratio
 
     @property
     def exit_code(self) -> int:
@@ -75,6 +80,8 @@ def _config_text(match: str) -> str:
     import json
 
     config = json.loads(match)
+    if "benchmark" in config:  # a pytest-benchmark benchmark: its own name says it
+        return config["benchmark"]
     parts = [config.get("optimizer", "?"), f"lr={config.get('lr', 0):g}"]
     for key in ("activation", "batch", "dropout", "batch_norm", "implementation"):
         value = config.get(key)
@@ -109,6 +116,19 @@ def _values(rows, check: Check) -> Tuple[List[float], int]:
     return values, excluded
 
 
+def _step_samples(rows) -> List[float]:
+    """The step times of the rows' trials whose timing was judged stable, pooled. A trial of
+    under 50 steps is not judged (bench/stability.py): its steps are too few to stand for the
+    trial, and a smoke run's 20 steps a trial would otherwise turn machine noise into verdicts."""
+    steady = (rows["stability"] == "stable") & (rows["throttled"] != True)  # noqa: E712 -- None is not True
+    kept = rows[rows["status"].isin(ranking.SCORED) & steady]
+    pooled = []  # type: List[float]
+    for times in kept["step_times_s"]:
+        if isinstance(times, list):
+            pooled.extend(times)
+    return pooled
+
+
 def _higher_is_better(check: Check, row: Dict[str, Any]) -> bool:
     return check.metric.name == "final_metric" and ranking.higher_is_better(row["target"] or {})
 
@@ -117,9 +137,14 @@ def _median(values: List[float]) -> Optional[float]:
     return statistics.median(values) if values else None
 
 
-def judge_cell(base_rows, cand_rows, check: Check, alpha: float) -> Cell:
+def judge_cell(
+    base_rows, cand_rows, check: Check, alpha: float, match: str = "", time_scale: Optional[float] = None
+) -> Cell:
+    """``time_scale``: divide the candidate's time values by it (--normalise-by-canary)."""
     base, base_out = _values(base_rows, check)
     cand, cand_out = _values(cand_rows, check)
+    if time_scale and check.metric.kind == "time":
+        cand = [v / time_scale for v in cand]
     problem = str(base_rows["problem"].iloc[0])
     label = _config_text(str(base_rows["configuration"].iloc[0]))
     sign = -1.0 if _higher_is_better(check, base_rows.iloc[0]) else 1.0  # undo the orientation to show
@@ -127,7 +152,7 @@ def judge_cell(base_rows, cand_rows, check: Check, alpha: float) -> Cell:
     shown = (None if b_med is None else sign * b_med, None if c_med is None else sign * c_med)
     common = dict(problem=problem, label=label, metric=check.metric.name, baseline_median=shown[0],
                   candidate_median=shown[1], samples=(len(base), len(cand)), excluded=(base_out, cand_out),
-                  larger_is_better=sign < 0)  # fmt: skip
+                  larger_is_better=sign < 0, match=match)  # fmt: skip
     busy = [name for name, out, kept in (("baseline", base_out, base), ("candidate", cand_out, cand))
             if out > BUSY_SHARE * (out + len(kept))]  # fmt: skip
     if busy:
@@ -136,6 +161,19 @@ def judge_cell(base_rows, cand_rows, check: Check, alpha: float) -> Cell:
             " and ".join(f"{o} of {o + len(k)}" for o, k in ((base_out, base), (cand_out, cand))),
         )
         return Cell(verdict=Verdict.INSUFFICIENT, ratio=None, interval=(math.nan, math.nan), p_worse=None, note=note, **common)  # fmt: skip
+    if stats.smallest_p(len(base), len(cand)) > alpha and check.metric.name == "step_time":
+        base_steps, cand_steps = _step_samples(base_rows), _step_samples(cand_rows)
+        if time_scale:
+            cand_steps = [v / time_scale for v in cand_steps]
+        if stats.smallest_p(len(base_steps), len(cand_steps)) <= alpha:
+            # Too few seeds for the test: the trials' own steps are the samples instead. They see
+            # only the noise within each run, not the drift between runs; the minimum effect
+            # (set above that drift, docs/PERFORMANCE.md) is what guards against it.
+            base, cand = base_steps, cand_steps
+            b_med, c_med = _median(base), _median(cand)
+            shown = (b_med, c_med)
+            common.update(baseline_median=b_med, candidate_median=c_med, samples=(len(base), len(cand)),
+                          samples_of="steps")  # fmt: skip
     if stats.smallest_p(len(base), len(cand)) > alpha:
         note = f"{len(base)} against {len(cand)} values: the test cannot reach alpha {alpha:g} (at best p = {stats.smallest_p(len(base), len(cand)):.2g})"
         return Cell(verdict=Verdict.INSUFFICIENT, ratio=None, interval=(math.nan, math.nan), p_worse=None, note=note, **common)  # fmt: skip
@@ -170,7 +208,13 @@ def _worse_by(base: float, cand: float) -> float:
     return (cand - base) / abs(base)
 
 
-def compare(baseline: sides.Side, candidate: sides.Side, policy: Policy) -> Comparison:
+def compare(
+    baseline: sides.Side, candidate: sides.Side, policy: Policy, normalise_by_canary: bool = False
+) -> Comparison:
+    """``normalise_by_canary``: divide the candidate's time metrics by the canary ratio before
+    the test (drift.DriftError where a side has no canary)."""
+    canary = drift.between(baseline.machines, candidate.machines)
+    scale = drift.normalising_ratio(canary) if normalise_by_canary else None
     differing = fingerprint.differences(baseline.machines, candidate.machines, policy.allow_different)
     differing += fingerprint.setting_differences(baseline.trials, candidate.trials, policy.allow_different)
     base_trials = baseline.trials.assign(
@@ -186,20 +230,27 @@ def compare(baseline: sides.Side, candidate: sides.Side, policy: Policy) -> Comp
     cells = []
     if not differing:
         for key in matched:
-            for check in policy.checks:
-                cell = judge_cell(base_groups[key], cand_groups[key], check, policy.alpha)
+            for check in _measured(policy.checks, baseline, candidate):
+                cell = judge_cell(base_groups[key], cand_groups[key], check, policy.alpha, key, scale)
                 if cell.samples != (
                     0,
                     0,
                 ):  # a metric neither side measured (energy without power) is not a cell
                     cells.append(cell)
-    verdict = _overall(cells, differing, missing=unmatched[0])
+    verdict = overall(cells, differing, missing=unmatched[0])
     return Comparison(
-        baseline.label, candidate.label, verdict, tuple(cells), tuple(differing), unmatched, policy
-    )
+        baseline.label, candidate.label, verdict, tuple(cells), tuple(differing), unmatched, policy,
+        canary=canary, normalised_by=scale,
+    )  # fmt: skip
 
 
-def _overall(cells: List[Cell], differing: List[str], missing: int) -> Verdict:
+def _measured(checks, baseline: sides.Side, candidate: sides.Side) -> List[Check]:
+    """The checks both sides measure: a step benchmark has no loss, target or memory."""
+    return [c for c in checks
+            if all(not side.only_metrics or c.metric.name in side.only_metrics for side in (baseline, candidate))]  # fmt: skip
+
+
+def overall(cells: Sequence[Cell], differing: Sequence[str], missing: int) -> Verdict:
     """``missing``: baseline configurations the candidate did not run (new ones it ran are
     simply not compared)."""
     if differing:

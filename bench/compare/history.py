@@ -8,6 +8,10 @@ a seed's trial was throttled (its telemetry says so), where a seed's timing was 
 (bench.stability), and where the power mode (the manifest's ``telemetry.nvpmodel``) differs
 from the series' most common one. Quality metrics (final loss) are not clock-dependent and
 keep every night. Each left-out night is counted, by reason, in the changes' rows.
+
+The drift canary (bench/canary.py) is a series of its own per machine: metric ``canary``,
+a night's value the run's canary level; a step in a time metric that coincides with a canary
+step in the same direction is marked ``machine_moved`` (bench.compare.history_canary).
 """
 
 import json
@@ -20,6 +24,7 @@ from bench import store
 from bench.analysis import require_pandas
 from bench.analysis.choice import LABEL_AXES
 from bench.compare import changepoints, night_cache
+from bench.compare.history_canary import CANARY, canary_nights, mark_machine_moved
 
 
 class HistoryError(Exception):
@@ -42,6 +47,8 @@ METRICS = {
         Metric("time_to_target", "time_to_target_s", True),
         Metric("final_loss", "final_loss", False),
         Metric("energy", "energy_train_j", True),  # only where the machine measured power
+        # From the runs' manifests, not their trials: the reference workload's time (bench/canary.py).
+        Metric(CANARY, "", True),
     )
 }
 DEFAULT_METRICS = tuple(METRICS)
@@ -49,7 +56,7 @@ DEFAULT_METRICS = tuple(METRICS)
 TRIAL_COLUMNS = (
     ["status", "configuration", "problem", "optimizer", "lr", "throttled", "stability"]
     + LABEL_AXES
-    + [m.column for m in METRICS.values()]
+    + [m.column for m in METRICS.values() if m.column]  # the canary is read from the manifests
 )
 
 # Why a night is left out of a time or energy series, in the order they are checked.
@@ -62,7 +69,7 @@ SERIES_KEY = ["suite", "metric", "configuration_key", "machine"]
 CHANGE_COLUMNS = [
     "suite", "metric", "configuration", "configuration_key", "machine", "kind", "night", "since_night", "run_before", "run_after",
     "commit_before", "commit_after", "level_before", "level_after", "ratio", "p_value", "regression", "nights",
-    "excluded_power_mode", "excluded_throttled", "excluded_unstable",
+    "excluded_power_mode", "excluded_throttled", "excluded_unstable", "machine_moved", "canary_ratio",
 ]  # fmt: skip
 
 
@@ -160,6 +167,8 @@ def load_series(
         raise HistoryError(f"unknown metric(s) {', '.join(unknown)}; known: {', '.join(METRICS)}")
     frames = []
     for suite_name, runs in find_runs(results_dir, suite, until).items():
+        if CANARY in metrics:
+            frames.append(_exclude(canary_nights(suite_name, runs, machine_label, power_mode), clocked=True))
         nights = []
         for night, (run_dir, manifest) in enumerate(runs):
             try:
@@ -191,6 +200,8 @@ def load_series(
         # row by row took seconds.
         labels = [_label(row, axes[row["problem"]]) for row in firsts.to_dict("records")]
         for name in metrics:
+            if name == CANARY:
+                continue  # from the manifests, above
             metric = METRICS[name]
             frame = pd.DataFrame({
                 "value": grouped[metric.column].median(),
@@ -206,17 +217,8 @@ def load_series(
                 continue  # not measured here (energy without a power source)
             frame.insert(0, "metric", name)
             frame.insert(0, "suite", suite_name)
-            frame["excluded"] = None
-            if metric.clocked:
-                majority = frame.groupby(["configuration", "machine"])["power_mode"].agg(_most_common)
-                usual = [majority[(c, m)] for c, m in zip(frame["configuration"], frame["machine"])]
-                frame["excluded"] = [
-                    _reason(mode != normal, throttled, unstable)
-                    for mode, normal, throttled, unstable in zip(
-                        frame["power_mode"], usual, frame["throttled"], frame["unstable"]
-                    )
-                ]
-            frames.append(frame)
+            frames.append(_exclude(frame, metric.clocked))
+    frames = [f for f in frames if not f.empty]
     if not frames:
         return pd.DataFrame(
             columns=["suite", "metric", "configuration", "machine", "night", "value", "excluded"]
@@ -225,6 +227,21 @@ def load_series(
     return series.rename(
         columns={"configuration": "configuration_key", "configuration_label": "configuration"}
     )
+
+
+def _exclude(frame, clocked: bool):
+    """The frame with its ``excluded`` column: the reason each night is left out, or None."""
+    frame["excluded"] = None
+    if clocked and not frame.empty:
+        majority = frame.groupby(["configuration", "machine"])["power_mode"].agg(_most_common)
+        usual = [majority[(c, m)] for c, m in zip(frame["configuration"], frame["machine"])]
+        frame["excluded"] = [
+            _reason(mode != normal, throttled, unstable)
+            for mode, normal, throttled, unstable in zip(
+                frame["power_mode"], usual, frame["throttled"], frame["unstable"]
+            )
+        ]
+    return frame
 
 
 def _reason(other_mode: bool, throttled: bool, unstable: bool) -> Optional[str]:
@@ -248,6 +265,7 @@ def find_changes(series, settings: Optional[changepoints.Settings] = None):
     pd = require_pandas()
     settings = settings or changepoints.Settings()
     rows = []
+    before_nights = []  # per row: the last night at the old level (a step), for mark_machine_moved
     examined = short = 0
     excluded = Counter()  # type: Counter
     for (suite, metric, key, machine), group in series.groupby(SERIES_KEY, sort=True):
@@ -275,6 +293,8 @@ def find_changes(series, settings: Optional[changepoints.Settings] = None):
                 "nights": len(kept),
                 **{f"excluded_{reason}": int(counts.get(reason, 0)) for reason in REASONS},
             })  # fmt: skip
+            before_nights.append(int(before["night"]))
+    mark_machine_moved(rows, before_nights)
     changes = pd.DataFrame(rows, columns=CHANGE_COLUMNS)
     changes.attrs.update(
         series=examined,

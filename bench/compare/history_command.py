@@ -2,7 +2,9 @@
 changes in a suite's nights, and an exit code.
 
 Exit codes: 0 no change in the regression direction (improvements are listed, and pass);
-1 a regression-direction change flagged (slower, worse or hungrier); 2 bad input (no runs,
+1 a regression-direction change flagged (slower, worse or hungrier; a step marked "machine
+moved" still counts, since a code change can land on the night the machine moved, and the
+canary's own series does not count: it is the machine, not the code); 2 bad input (no runs,
 an unreadable directory or manifest: the message names the path); 3 insufficient data
 (fewer than changepoints.MIN_NIGHTS nights: no break could be confirmed).
 """
@@ -12,7 +14,7 @@ import sys
 from typing import List, Optional
 
 from bench.compare import changepoints
-from bench.compare.history import REASONS, HistoryError, find_changes, load_series
+from bench.compare.history import CANARY, REASONS, HistoryError, find_changes, load_series
 
 NO_CHANGE, REGRESSION, BAD_INPUT, INSUFFICIENT = 0, 1, 2, 3
 
@@ -39,7 +41,12 @@ def commits_text(row) -> str:
 
 
 def direction_text(row) -> str:
-    return "regression" if row["regression"] else "improvement"
+    if row["metric"] == CANARY:
+        return "machine slower" if row["ratio"] > 1 else "machine faster"
+    direction = "regression" if row["regression"] else "improvement"
+    if row["machine_moved"] is True:
+        direction += f" (machine moved: canary x{row['canary_ratio']:.3f})"
+    return direction
 
 
 def left_out_text(row) -> str:
@@ -100,7 +107,8 @@ def history_command(results_dir: str, suite: Optional[str], output_format: str =
               f"one-sided rank test of fewer nights cannot reach p < {changepoints.ALPHA} "
               "for any break", file=sys.stderr)  # fmt: skip
         return INSUFFICIENT
-    status = REGRESSION if changes["regression"].any() else NO_CHANGE
+    code = changes[changes["metric"] != CANARY]
+    status = REGRESSION if code["regression"].any() else NO_CHANGE
     if output_format == "json":
         records = json.loads(changes.to_json(orient="records"))
         print(json.dumps({"summary": dict(changes.attrs), "changes": records}, indent=2))
@@ -112,6 +120,11 @@ def history_command(results_dir: str, suite: Optional[str], output_format: str =
     table = _markdown_table(rows) if output_format == "markdown" else _text_table(rows)
     print(table)
     print()
-    regressions = int(changes["regression"].sum())
-    print(f"{len(changes)} change(s), {regressions} in the regression direction, in {_summary(changes)}")
+    regressions = int(code["regression"].sum())
+    moved = int((code["regression"] & code["machine_moved"].eq(True)).sum())
+    machine = len(changes) - len(code)
+    print(f"{len(changes)} change(s), {regressions} in the regression direction"
+          + (f" ({moved} where the machine moved too)" if moved else "")
+          + (f", {machine} of the canary (the machine itself)" if machine else "")
+          + f", in {_summary(changes)}")  # fmt: skip
     return status

@@ -5,9 +5,12 @@ import json
 import math
 from typing import Any, List, Optional
 
+from bench.compare import drift
 from bench.compare.gate import Cell, Comparison, Verdict
+from bench.compare.policy import METRICS
 
 SHOWN = (Verdict.REGRESSED, Verdict.IMPROVED, Verdict.INSUFFICIENT)  # no-change cells are counted, not listed
+TIME_METRICS = {m.name for m in METRICS if m.kind == "time"}  # what --normalise-by-canary divides
 
 
 def _number(value: Optional[float]) -> str:
@@ -31,9 +34,14 @@ def _rows(comparison: Comparison, every: bool) -> List[List[str]]:
         if every or cell.verdict in SHOWN:
             rows.append([cell.problem, cell.label, cell.metric, _number(cell.baseline_median),
                          _number(cell.candidate_median), _ratio(cell),
-                         "–" if cell.p_worse is None else f"{cell.p_worse:.2g}", f"{cell.samples[0]}/{cell.samples[1]}",
+                         "–" if cell.p_worse is None else f"{cell.p_worse:.2g}", _samples(cell),
                          cell.verdict.value + (f" ({cell.note})" if cell.note else "")])  # fmt: skip
     return rows
+
+
+def _samples(cell: Cell) -> str:
+    """'5/5' seeds; '200/200 steps' where one trial's step times were the samples."""
+    return f"{cell.samples[0]}/{cell.samples[1]}" + (" steps" if cell.samples_of == "steps" else "")
 
 
 HEADER = [
@@ -54,9 +62,11 @@ def _summary_lines(comparison: Comparison) -> List[str]:
     for cell in comparison.cells:
         counts[cell.verdict.value] = counts.get(cell.verdict.value, 0) + 1
     lines = [f"baseline: {comparison.baseline}", f"candidate: {comparison.candidate}",
-             f"policy: alpha {comparison.policy.alpha:g}; " + ", ".join(str(c) for c in comparison.policy.checks)]  # fmt: skip
+             f"policy: alpha {comparison.policy.alpha:g}; " + ", ".join(str(c) for c in comparison.policy.checks)
+             + "; set by " + ", ".join(("the defaults",) + comparison.policy.sources)]  # fmt: skip
     for difference in comparison.not_comparable:
         lines.append(f"not comparable: {difference}")
+    lines += _canary_lines(comparison)
     if comparison.cells:
         lines.append("cells: " + ", ".join(f"{n} {v}" for v, n in sorted(counts.items())))
     excluded = sum(c.excluded[0] + c.excluded[1] for c in comparison.cells)
@@ -69,7 +79,26 @@ def _summary_lines(comparison: Comparison) -> List[str]:
             "configurations in one side only (not compared; one the candidate lacks is insufficient data): "
             "{} baseline, {} candidate".format(*comparison.unmatched)
         )
+    lines += list(comparison.notes)
     lines.append(f"verdict: {comparison.verdict.value} (exit {comparison.exit_code})")
+    return lines
+
+
+def _canary_lines(comparison: Comparison) -> List[str]:
+    """Whether the machine moved, so a reader of a time verdict can tell it from the code."""
+    canary = comparison.canary
+    if canary is None:
+        return []
+    lines = [canary.describe()]
+    if comparison.normalised_by is not None:
+        lines.append(f"normalised by the canary: the candidate's time metrics were divided by "
+                     f"{comparison.normalised_by:.3f} before the test (their medians and ratios are shown so)")  # fmt: skip
+    elif canary.verdict is drift.Verdict.MOVED and any(
+        c.verdict in (Verdict.REGRESSED, Verdict.IMPROVED) and c.metric in TIME_METRICS
+        for c in comparison.cells
+    ):
+        lines.append("the time verdicts may be the machine's, not the code's: --normalise-by-canary divides "
+                     "the canary ratio out of the candidate's times")  # fmt: skip
     return lines
 
 
@@ -109,11 +138,14 @@ def as_json(comparison: Comparison) -> str:
         "baseline": comparison.baseline, "candidate": comparison.candidate,
         "not_comparable": list(comparison.not_comparable), "unmatched": list(comparison.unmatched),
         "alpha": comparison.policy.alpha, "checks": [str(c) for c in comparison.policy.checks],
+        "policy_from": ["the defaults"] + list(comparison.policy.sources), "notes": list(comparison.notes),
+        "canary": comparison.canary.as_dict() if comparison.canary else None,
+        "normalised_by": comparison.normalised_by,
         "cells": [{
             "problem": c.problem, "configuration": c.label, "metric": c.metric, "verdict": c.verdict.value,
             "baseline_median": _plain(c.baseline_median), "candidate_median": _plain(c.candidate_median),
             "ratio": _plain(c.ratio), "interval": [_plain(v) for v in c.interval], "p_worse": _plain(c.p_worse),
-            "samples": list(c.samples), "excluded": list(c.excluded), "note": c.note,
+            "samples": list(c.samples), "samples_of": c.samples_of, "excluded": list(c.excluded), "note": c.note,
         } for c in comparison.cells],
     }, indent=1)  # fmt: skip
 
@@ -131,5 +163,5 @@ def github_benchmark(comparison: Comparison) -> str:
         if value is None or not math.isfinite(value) or cell.larger_is_better:
             continue
         entries.append({"name": f"{cell.problem} {cell.label} {cell.metric}", "unit": UNITS[cell.metric],
-                        "value": value, "extra": f"verdict: {cell.verdict.value}; n {cell.samples[1]}"})  # fmt: skip
+                        "value": value, "extra": f"verdict: {cell.verdict.value}; n {_samples(cell)}"})  # fmt: skip
     return json.dumps(entries, indent=1)

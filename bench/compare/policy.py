@@ -2,15 +2,19 @@
 
 A check is parsed from a short string, as pytest-benchmark parses ``median:5%``:
 ``step_time:5%`` means "regressed when the candidate's step time is worse by 5% or more AND a
-one-sided rank test says so at alpha". A policy file (YAML) or the command line sets them:
+one-sided rank test says so at alpha". A suite's ``regressions:`` block, a policy file (YAML)
+or the command line sets them, each overriding the one before:
 
     alpha: 0.01
     checks: [step_time:5%, final_loss:10%]      # replaces the defaults' list
+
+Python 3.6 syntax: the device half validates a suite's ``regressions:`` block with it when the
+suite is loaded, so a mistake there is found before a night's run, not after.
 """
 
 import os
 from dataclasses import dataclass, replace
-from typing import Any, Iterable, List, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 import yaml
 
@@ -84,6 +88,7 @@ class Policy:
     alpha: float = DEFAULT_ALPHA
     allow_different: Tuple[str, ...] = ()  # fingerprint fields that may differ
     ignore: Tuple[str, ...] = ()  # configuration keys left out when matching cells (e.g. lr)
+    sources: Tuple[str, ...] = ()  # what set it beyond the defaults, in order (for the output)
 
     @classmethod
     def default(cls) -> "Policy":
@@ -91,9 +96,13 @@ class Policy:
 
 
 def load_policy(path: Optional[str] = None, checks: Iterable[str] = (), alpha: Optional[float] = None,
-                allow_different: Iterable[str] = (), ignore: Iterable[str] = ()) -> Policy:  # fmt: skip
-    """The default policy, then the file's settings, then the command line's."""
+                allow_different: Iterable[str] = (), ignore: Iterable[str] = (),
+                suite_block: Optional[Dict[str, Any]] = None, suite_where: str = "the suite") -> Policy:  # fmt: skip
+    """The default policy, then the suite's ``regressions:`` block, then the file's settings,
+    then the command line's."""
     policy = Policy.default()
+    if suite_block is not None:
+        policy = from_mapping(suite_block, f"{suite_where}: regressions", policy)
     if path:
         policy = _from_file(path, policy)
     given = [Check.parse(text) for text in checks]
@@ -107,6 +116,8 @@ def load_policy(path: Optional[str] = None, checks: Iterable[str] = (), alpha: O
         policy = replace(policy, allow_different=policy.allow_different + tuple(allow_different))
     if ignore:
         policy = replace(policy, ignore=policy.ignore + tuple(ignore))
+    if given or alpha is not None or allow_different or ignore:
+        policy = replace(policy, sources=policy.sources + ("the command line",))
     return policy
 
 
@@ -114,6 +125,9 @@ def _alpha(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 0.5:
         raise PolicyError(f"{where}: alpha must be a number between 0 and 0.5, got {value!r}")
     return float(value)
+
+
+KEYS = ("alpha", "checks", "allow_different", "ignore")
 
 
 def _from_file(path: str, policy: Policy) -> Policy:
@@ -124,25 +138,33 @@ def _from_file(path: str, policy: Policy) -> Policy:
             document = yaml.safe_load(handle) or {}
         except yaml.YAMLError as error:
             raise PolicyError(f"{path}: not valid YAML: {error}") from None
+    return from_mapping(document, path, policy)
+
+
+def from_mapping(document: Any, where: str, policy: Optional[Policy] = None) -> Policy:
+    """``policy`` (the defaults if None) with the settings of a policy mapping -- a policy file's
+    document, or a suite's ``regressions:`` block; ``where`` names it in every error."""
+    policy = policy or Policy.default()
     if not isinstance(document, dict):
-        raise PolicyError(f"{path}: a policy is a mapping with alpha, checks, allow_different")
-    unknown = sorted(set(document) - {"alpha", "checks", "allow_different", "ignore"})
+        raise PolicyError(f"{where}: a policy is a mapping with {', '.join(KEYS)}; got {document!r}")
+    unknown = sorted(str(key) for key in set(document) - set(KEYS))
     if unknown:
-        raise PolicyError(
-            f"{path}: unknown key {unknown[0]!r}; allowed: alpha, checks, allow_different, ignore"
-        )
+        raise PolicyError(f"{where}: unknown key {unknown[0]!r}; allowed: {', '.join(KEYS)}")
     changes = {}  # type: Dict[str, Any]
     if "alpha" in document:
-        changes["alpha"] = _alpha(document["alpha"], f"{path}: alpha")
+        changes["alpha"] = _alpha(document["alpha"], f"{where}: alpha")
     if "checks" in document:
         entries = document["checks"]
         if not isinstance(entries, list) or not entries:
-            raise PolicyError(f"{path}: checks: a list like [step_time:5%, final_loss:10%]")
-        changes["checks"] = tuple(Check.parse(e, f"{path}: checks") for e in entries)
+            raise PolicyError(f"{where}: checks: a list like [step_time:5%, final_loss:10%]")
+        changes["checks"] = tuple(Check.parse(e, f"{where}: checks") for e in entries)
     for key in ("allow_different", "ignore"):
         if key in document:
-            changes[key] = tuple(str(f) for f in document[key] or [])
-    return replace(policy, **changes)
+            values = document[key] or []
+            if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+                raise PolicyError(f"{where}: {key}: a list of names, like [torch]; got {values!r}")
+            changes[key] = tuple(values)
+    return replace(policy, sources=policy.sources + (where,), **changes)
 
 
 def names(checks: Iterable[Check]) -> List[str]:

@@ -36,6 +36,7 @@ class Option:
     help: str
     choices: Optional[Tuple[Any, ...]] = None  # allowed values, when a closed set
     kind: type = str  # the Python type a value must have (int also accepts for float)
+    minimum: int = 0  # for a whole number: the smallest that makes sense (a size of 0 does not)
 
 
 @dataclass

@@ -47,6 +47,10 @@ def run_facts(data: ReportData) -> Facts:
         ("trials", f"{len(data.trials)} of {manifest.get('trials_planned')} planned: {tally}"),
         ("timing", f"{unstable} of {len(judged)} judged trials unstable; {len(data.trials) - len(judged)} too short to judge"),
     ]  # fmt: skip
+    if "night" in data.trials:
+        per_night = data.trials["night"].value_counts().sort_index()
+        facts.append(("nights", ", ".join(f"{night}: {int(n)} trials" for night, n in per_night.items())
+                      + " (a nightly window deferred the later night's trials; the trial table says which ran when)"))  # fmt: skip
     if manifest.get("resumed"):
         facts.append(
             ("resumed", f"{manifest['resumed']} time(s); each resumption's machine is in the manifest")

@@ -80,8 +80,7 @@ def build(data: ReportData) -> HistorySection:
     sentence = _coverage(series, machine, not_counted, changes)
     if changes.empty:
         return HistorySection(f"{sentence} No change flagged over {series['night'].nunique()} nights.")
-    regressions = int(changes["regression"].sum())
-    sentence += f" {len(changes)} change{'s' * (len(changes) != 1)} flagged, {regressions} in the regression direction."
+    sentence += " " + change_tally(changes)
     table = Table("history", "Changes flagged in this suite's nights", SECTION, changes, CHANGE_TABLE_COLUMNS)
     keys = flagged_series(changes)
     figures = [
@@ -98,14 +97,35 @@ def build(data: ReportData) -> HistorySection:
 SeriesKey = Tuple[str, str, str]  # metric, configuration_key, machine
 
 
+def _code_regression(changes):
+    """Per change, whether it is one the code may have made: in the regression direction, and
+    not the canary's own series (that is the machine), as optbench history counts them."""
+    return changes["regression"].astype(bool) & (changes["metric"] != history.CANARY)
+
+
+def change_tally(changes) -> str:
+    """'N changes flagged, R in the regression direction ...', as optbench history sums them up."""
+    code = _code_regression(changes)
+    canary = int((changes["metric"] == history.CANARY).sum())
+    moved = int((code & changes["machine_moved"].eq(True)).sum())
+    return (
+        f"{len(changes)} change{'s' * (len(changes) != 1)} flagged, {int(code.sum())} in the regression direction"
+        + (f" ({moved} where the machine moved too)" if moved else "")
+        + (f", {canary} of the canary (the machine itself)" if canary else "")
+        + "."
+    )
+
+
 def flagged_series(changes) -> List[SeriesKey]:
     """The series with a flagged change, in the order their trends are drawn: those with a
-    change in the regression direction first, then improvements; in each, the largest move
-    (the ratio furthest from 1, either way) first."""
+    change in the regression direction first (the canary's own series is the machine: not
+    among them), then the others; in each, the largest move (the ratio furthest from 1,
+    either way) first."""
+    changes = changes.assign(code_regression=_code_regression(changes))
     order = []  # type: List[Tuple[bool, float, SeriesKey]]
     for key, group in changes.groupby(["metric", "configuration_key", "machine"], sort=True):
         largest = max(abs(math.log(r)) if r > 0 and math.isfinite(r) else math.inf for r in group["ratio"])
-        order.append((not group["regression"].any(), -largest, key))
+        order.append((not group["code_regression"].any(), -largest, key))
     return [key for _, _, key in sorted(order)]
 
 

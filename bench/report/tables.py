@@ -271,10 +271,19 @@ TRIAL_COLUMNS = (
 )
 
 
+# Only for a run that spans nights (a nightly window deferred some of its trials): which night
+# each trial ran in (bench.nightly.night; the loader adds the column then).
+NIGHT_COLUMN = Column("night", "night", text)
+
+
 def trials(data: ReportData) -> Table:
     """Every trial, as recorded (the appendix)."""
-    frame = data.trials[[c.key for c in TRIAL_COLUMNS if c.key in data.trials]].copy()
-    return Table("trials", "Every trial", "appendix", frame, TRIAL_COLUMNS)
+    columns = TRIAL_COLUMNS
+    if "night" in data.trials:
+        at = [c.key for c in columns].index("seed_index") + 1
+        columns = columns[:at] + (NIGHT_COLUMN,) + columns[at:]
+    frame = data.trials[[c.key for c in columns if c.key in data.trials]].copy()
+    return Table("trials", "Every trial", "appendix", frame, columns)
 
 
 def all_tables(data: ReportData, problems: List[str]) -> List[Table]:

@@ -22,7 +22,8 @@ from bench.report import palette
 from bench.report.figures import FigureItem
 
 SIZE = (8, 4)
-UNITS = {"step_time": "s", "train_time": "s", "time_to_target": "s", "energy": "J"}  # final_loss has none
+# final_loss has none; the canary is its reference workload's time (bench.compare.history_canary).
+UNITS = {"step_time": "s", "train_time": "s", "time_to_target": "s", "energy": "J", "canary": "s"}
 # The ratio labels: at an edge of the axes (x in nights, y in axes fractions), on a white ground.
 _LABEL = dict(xycoords=("data", "axes fraction"), textcoords="offset points", fontsize=8,
               bbox=dict(boxstyle="round,pad=0.2", facecolor="white", edgecolor="none", alpha=0.85))  # fmt: skip

@@ -1,0 +1,96 @@
+"""The two halves in two Pythons: the night runs on the Nano's stack (Python 3.6, no pandas),
+says which steps it left and how to run them; a workstation copies the results and runs
+`optbench nightly SUITE --report-only`, which finishes the summary."""
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+
+import pytest
+from conftest import ROOT, run_cli
+from nightly_fixtures import summary_of
+
+from bench.nightly.analysis_gate import missing
+
+SUITE = """
+name: lin
+problems:
+  linear: {steps: 100}
+optimizers: {sgd: {lr: [0.05]}}
+seeds: [0, 1, 2, 3, 4, 5]
+budget: {eval_every: 50}
+telemetry: {sources: none}
+"""
+
+
+def device_python():
+    """An interpreter without the analysis half: this one where it lacks it (the Nano stage of
+    CI), else the Nano stack's venv (.ci/nano-venv.sh, or OPTBENCH_NANO_VENV)."""
+    if missing() is not None:
+        return sys.executable
+    venv = os.environ.get("OPTBENCH_NANO_VENV")
+    if not venv:
+        try:
+            venv = subprocess.check_output(["bash", os.path.join(ROOT, ".ci", "nano-venv.sh")],
+                                           universal_newlines=True, stderr=subprocess.DEVNULL, timeout=900).strip()  # fmt: skip
+        except (OSError, subprocess.SubprocessError):
+            return None
+    python = os.path.join(venv, "bin", "python")
+    return python if os.path.exists(python) else None
+
+
+def test_the_night_on_the_nano_stack_leaves_the_analysis_and_a_workstation_finishes_it(tmp_path):
+    python = device_python()
+    if python is None:
+        pytest.skip("no Python without the analysis half here (the Nano stack's venv is not built)")
+    (tmp_path / "lin.yaml").write_text(SUITE)
+    board = tmp_path / "board"
+    board.mkdir()
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        "checks: [final_loss, steps_to_target]\n"
+    )  # what a seed decides, not the machine's clock
+    if missing() is not None:
+        pytest.skip("the baseline is saved by the analysis half, which this Python lacks")
+    # The baseline: a run on the board's stack (another torch is "not comparable"), saved by the
+    # analysis half, as a workstation would save it from the board's copied results.
+    first = subprocess.run([python, "-m", "bench", "run", str(tmp_path / "lin.yaml"), "--results",
+                            str(tmp_path / "base-results"), "--run-id", "b"], env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, universal_newlines=True)  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    saved = run_cli("baseline", "save", str(tmp_path / "base-results" / "lin" / "b"), "--name", "base",
+                    "--baselines", str(tmp_path))  # fmt: skip
+    assert saved.returncode == 0, saved.stderr
+
+    night = subprocess.Popen(
+        [python, "-m", "bench", "nightly", str(tmp_path / "lin.yaml"), "--now", "2026-12-01T22:00", "--baseline",
+         str(tmp_path / "base.json"), "--policy", str(policy)],
+        cwd=str(board), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+    )  # fmt: skip
+    out, err = night.communicate(timeout=600)
+    assert night.returncode == 0, err  # the device half's part done, as planned: not a failure
+    assert "left for another Python" in err and "Traceback" not in err
+    run_dir = str(board / "results" / "lin" / "2026-12-01")
+    told = summary_of(run_dir)
+    assert told["verdict"] == "analysis left for another Python" and told["exit_code"] == 0
+    left = told["left_for_analysis"]
+    assert left["steps"] == ["report", "compare", "history"]
+    assert "Python 3.8" in left["why"] or "optbench[report]" in left["why"]
+    rsync, command = left["command"].splitlines()
+    assert rsync.startswith("rsync -a ") and rsync.endswith(":{}/ results/".format(board / "results"))
+    assert told["trials"]["recorded"] == 6 and "compare" not in told and "report" not in told
+
+    # The workstation: the results copied over, then the command the summary gave.
+    workstation = tmp_path / "workstation"
+    shutil.copytree(str(board / "results"), str(workstation / "results"))
+    argv = shlex.split(command)
+    assert argv[:2] == ["optbench", "nightly"] and "--report-only" in argv
+    done = subprocess.run([sys.executable, "-m", "bench"] + argv[1:], cwd=str(workstation), env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)  # fmt: skip
+    assert done.returncode == 0, done.stderr  # the same seeds, the same losses: no regression
+    told = summary_of(str(workstation / "results" / "lin" / "2026-12-01"))
+    assert told["verdict"] == "no regression" and told["compare"]["verdict"] == "no change"
+    assert "left_for_analysis" not in told and os.path.exists(told["report"])
