@@ -110,7 +110,8 @@ def read_option_values(check: Checker, key: str, option: Any, raw: Any) -> List[
     if option.kind is tuple:
         if raw is None:
             return [None]
-        is_one = isinstance(raw, (list, tuple)) and len(raw) == 2 and not isinstance(raw[0], (list, tuple))
+        # [x, y] is one point (so is a malformed [1]); [[x, y], ...] sweeps points.
+        is_one = isinstance(raw, (list, tuple)) and not any(isinstance(v, (list, tuple)) for v in raw)
         points = [raw] if is_one else as_list(raw)
         out = []
         for index, point in enumerate(points):

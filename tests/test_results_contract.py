@@ -65,7 +65,9 @@ def test_a_freshly_written_record_has_exactly_the_golden_keys_and_types(write_su
     with open(os.path.join(run_dir, store.MANIFEST)) as manifest:
         assert sorted(json.load(manifest)) == sorted(golden_manifest)
     for name in (store.CURVES, store.TRAJECTORIES):
-        with open(os.path.join(run_dir, name)) as fresh_file, open(os.path.join(golden_run(SCHEMA_VERSION), name)) as old:
+        with open(os.path.join(run_dir, name)) as fresh_file, open(
+            os.path.join(golden_run(SCHEMA_VERSION), name)
+        ) as old:
             assert fresh_file.readline() == old.readline(), f"{name}: the header differs from the golden one"
 
 
