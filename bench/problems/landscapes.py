@@ -52,6 +52,8 @@ def _data(name: str):
             "minimiser": list(surface.minimiser), "minimum": surface.minimum,
             "noise_sd": float(options.get("noise", 0.0)),
         }  # fmt: skip
+        # The quadratic's shape, so that a reader (the report's contours) can rebuild the function.
+        notes.update({k: float(options[k]) for k in ("condition", "angle") if k in options})
         return ProblemData(placeholder, torch.zeros((1, 1), dtype=torch.float64), placeholder, optimum,
                            optimum_loss=surface.minimum, notes=notes)  # fmt: skip
 

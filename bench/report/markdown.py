@@ -45,7 +45,7 @@ def render(title: str, description: str, facts: Facts, tables: List[Table], figu
     lines += [f"- **{escape(label)}**: {escape(value)}" for label, value in facts]
     lines.append("")
     for section in [OVERVIEW] + sections:
-        heading = "Summary" if section == OVERVIEW else section
+        heading = {OVERVIEW: "Summary", "landscapes": "Optimizer landscapes"}.get(section, section)
         lines += [f"## {escape(heading)}", ""]
         for table in (t for t in tables if t.section == section):
             lines += [f"**{escape(table.title)}** ([csv](tables/{table.name}.csv))", ""]
