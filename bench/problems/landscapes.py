@@ -15,9 +15,11 @@ from torch import nn
 from bench import surfaces
 from bench.problems.base import ModelSpec, Option, Problem, ProblemData, Target
 
-# The target on the suboptimality f(theta) - f*; the saddle's is an escape: f fell 1 below
-# the saddle point's value.
+# The target on the suboptimality f(theta) - f*. The bowl's is tight (every optimizer can reach
+# it); Rosenbrock's and Beale's flat valleys take thousands of plain gradient steps to 1e-6, so
+# theirs asks for 1e-4. The saddle's is an escape: f fell 1 below the saddle point's value.
 TARGET = 1e-6
+VALLEY_TARGET = 1e-4
 SADDLE_ESCAPE = -1.0
 
 
@@ -107,9 +109,9 @@ def _problem(name: str, summary: str, target: Target, steps: int, lr, options=No
 
 PROBLEMS = [
     _problem("rosenbrock", "Rosenbrock's valley (1 - x)² + 100 (y - x²)², from (-1.2, 1); 2-D",
-             Target("suboptimality", TARGET), 1000, _STEEP),
+             Target("suboptimality", VALLEY_TARGET), 1000, _STEEP),
     _problem("beale", "Beale's function, plateaus and steep walls, minimum at (3, 0.5), from (1, 1); 2-D",
-             Target("suboptimality", TARGET), 1000, _STEEP),
+             Target("suboptimality", VALLEY_TARGET), 1000, _STEEP),
     _problem("saddle", "the saddle x² - y², from (1, 0.001), just off the ridge: who escapes; 2-D",
              Target("suboptimality", SADDLE_ESCAPE), 300,
              _lr_grid((0.01, 0.1, 0.3), (0.01, 0.1, 0.3), (0.1, 0.3, 1.0))),

@@ -28,6 +28,7 @@ class Function:
     title: str  # "quadratic, condition 100, noise 0.1"
     surface: surfaces.Surface
     trials: Any  # the trials frame's rows of this function
+    noisy: bool  # its gradients carry the noise option's noise
 
 
 def _notes(row) -> Dict[str, Any]:
@@ -64,7 +65,8 @@ def functions(data: ReportData) -> List[Function]:
     for key, (title, notes, indices) in groups.items():
         options = {k: notes[k] for k in ("condition", "angle") if k in notes}
         options["start"] = notes["start"]
-        out.append(Function(key, title, surfaces.surface(notes["function"], options), rows.loc[indices]))
+        surface = surfaces.surface(notes["function"], options)
+        out.append(Function(key, title, surface, rows.loc[indices], bool(notes.get("noise_sd"))))
     return out
 
 
@@ -170,6 +172,6 @@ def target_table(functions_: List[Function]) -> Optional[Table]:
         Column("diverged", "diverged seeds", text),
     )
     note = ("Each optimizer at its best learning rate on each function (bench.ranking's rule, over its seeds); "
-            "medians over the seeds that reached the target (suboptimality below 1e-6; on the saddle, f below -1: "
+            "medians over the seeds that reached the target (suboptimality below 1e-6 on the bowl, 1e-4 on Rosenbrock and Beale; on the saddle, f below -1: "
             "escaped); never: no seed reached it within the budget.")  # fmt: skip
     return Table("landscapes-to-target", "Steps and time to the target", LANDSCAPES, frame, columns, note)

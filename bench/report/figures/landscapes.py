@@ -5,8 +5,8 @@ saddle's level) with two panels: every optimizer's path at its own best learning
 one learning rate common to all of them; the start (circle) and the minimiser (star) marked,
 a diverged path drawn up to its last finite point and labelled. Then the same best-rate paths
 as a GIF, step by step: matplotlib's FuncAnimation written by its Pillow writer (no ffmpeg),
-bounded to ANIMATION_FRAMES frames of a small figure so that a suite of many functions keeps
-the report a few MB.
+bounded to ANIMATION_FRAMES frames of a small figure, and made for the noise-free functions
+only, so that a suite of many functions keeps the report a few MB (docs/PERFORMANCE.md).
 """
 
 import math
@@ -21,9 +21,9 @@ from bench.report import landscapes, palette
 from bench.report.figures import FigureItem
 
 SIZE = (10, 4.6)
-GRID = 300  # contour grid points per axis
+GRID = 200  # contour grid points per axis
 LEVELS = 14
-ANIMATION_FRAMES = 40
+ANIMATION_FRAMES = 30
 ANIMATION_SIZE = (5.0, 4.0)
 ANIMATION_DPI = 80
 ANIMATION_FPS = 10
@@ -194,7 +194,13 @@ def build(data) -> List[FigureItem]:
                 "Left: each optimizer at the learning rate that ranked best over its seeds; right: every optimizer "
                 f"at lr {common:g}. The first seed's path; a diverged path ends in × at its last finite point, "
                 "and the plot is clipped to the window.")  # fmt: skip
+        if function.noisy:
+            note += (
+                " Not animated: animations are kept to the noise-free functions, to bound the report's size."
+            )
         items.append(FigureItem(name, f"{function.title}: paths", landscapes.LANDSCAPES, figure, note, "png"))
+        if function.noisy:
+            continue
         animation = PathAnimation(drawn[drawn["panel"] == "best"], function.surface, function.title)
         items.append(FigureItem(f"{name}-animation", f"{function.title}: the paths, step by step",
                                 landscapes.LANDSCAPES, animation,
