@@ -190,7 +190,8 @@ def build(data) -> List[FigureItem]:
             continue
         common = landscapes.common_lr(function)
         figure = plot_paths(drawn, function.surface, title=function.title, common_lr=common)
-        note = ("Contours of f - f* on log-spaced levels; start ●, minimiser ★ (the saddle's stationary point). "
+        marked = "the stationary point ★" if function.surface.name == "saddle" else "minimiser ★"
+        note = (f"Contours of f - f* on log-spaced levels; start ●, {marked}. "
                 "Left: each optimizer at the learning rate that ranked best over its seeds; right: every optimizer "
                 f"at lr {common:g}. The first seed's path; a diverged path ends in × at its last finite point, "
                 "and the plot is clipped to the window.")  # fmt: skip
