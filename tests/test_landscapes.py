@@ -66,10 +66,10 @@ def run(spec):
 @pytest.mark.parametrize("lr", [0.3, 1.0, 1.9])
 def test_sgd_below_two_over_l_converges_on_the_quadratic_in_the_steps_its_rate_predicts(lr):
     # theta_i <- (1 - lr lambda_i) theta_i: each coordinate shrinks by |1 - lr lambda_i| per step,
-    # so from f0 = (1 + 1/10) / 2 the suboptimality is below 1e-6 once rate^(2n) f0 < 1e-6.
+    # so from f0 = (0.8^2 + 1.2^2 / 10) / 2 the suboptimality is below 1e-6 once rate^(2n) f0 < 1e-6.
     condition = 10.0
     rate = max(abs(1 - lr * 1.0), abs(1 - lr / condition))
-    needed = math.ceil(math.log(1e-6 / 0.55) / (2 * math.log(rate)))
+    needed = math.ceil(math.log(1e-6 / 0.392) / (2 * math.log(rate)))
     result = run(trial(lr=lr, steps=needed + 20, condition=condition))
     assert result.outcome.status is Status.OK
     assert result.outcome.steps_to_target is not None and result.outcome.steps_to_target <= needed + 10
@@ -80,7 +80,7 @@ def test_sgd_below_two_over_l_converges_on_the_quadratic_in_the_steps_its_rate_p
 def test_sgd_above_two_over_l_is_recorded_as_diverged_within_a_bounded_number_of_steps(lr, implementation):
     # The stiff coordinate grows by |1 - lr| per step, f by its square: f passes the trainer's
     # DIVERGENCE_FACTOR x f0 within n steps, and the check comes at most CHECK_EVERY steps later.
-    f0, stiff = 0.5 * (1 + 1 / 10.0), 0.5
+    f0, stiff = 0.5 * (0.64 + 1.44 / 10.0), 0.5 * 0.64
     n = math.ceil(math.log(DIVERGENCE_FACTOR * f0 / stiff) / (2 * math.log(abs(1 - lr))))
     result = run(trial(lr=lr, steps=1000, implementation=implementation, condition=10.0))
     assert result.outcome.status is Status.DIVERGED, result.outcome.reason

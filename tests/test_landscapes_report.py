@@ -69,7 +69,7 @@ def test_the_table_says_never_where_no_seed_reached_the_target(report):
                                       "saddle, no noise"}  # fmt: skip
     assert len(table) == 3 * 2  # each function x (sgd, adam)
     # 40 steps are too few for SGD on the bowl: its slow direction shrinks by 0.9 a step at best
-    # (at lr 1, where the stiff one is gone after a step, f = 0.05 y^2 falls below 1e-6 at step 52).
+    # (at lr 1, where the stiff one is gone after a step, f = 0.05 y^2 from y = 1.2 falls below 1e-6 at step 53).
     row = table[
         (table["function"] == "quadratic, condition 10, no noise") & (table["optimizer"] == "sgd")
     ].iloc[0]

@@ -115,7 +115,7 @@ PROBLEMS = [
     _problem("saddle", "the saddle x² - y², from (1, 0.001), just off the ridge: who escapes; 2-D",
              Target("suboptimality", SADDLE_ESCAPE), 300,
              _lr_grid((0.01, 0.1, 0.3), (0.01, 0.1, 0.3), (0.1, 0.3, 1.0))),
-    _problem("quadratic", "an ill-conditioned bowl ½θᵀHθ, largest curvature 1, from (1, 1); 2-D",
+    _problem("quadratic", "an ill-conditioned bowl ½θᵀHθ, largest curvature 1, from (0.8, 1.2); 2-D",
              Target("suboptimality", TARGET), 500,
              # largest curvature 1: SGD converges below lr 2 and diverges above it (2.1)
              _lr_grid((0.1, 1.0, 1.9, 2.1), (0.01, 0.1, 0.3), (0.1, 0.5, 1.0)),
