@@ -2,11 +2,13 @@
 history` (also `python -m bench`).
 
 Exit codes: 0 done (failed trials are data, not a failed run); 2 bad input (a suite,
-a device, a data set or a results directory that cannot be used); 130 interrupted.
+a device, a data set or a results directory that cannot be used); 130 interrupted (Ctrl-C);
+143 terminated (SIGTERM), handled alike: every finished trial is kept.
 """
 
 import argparse
 import os
+import signal
 import sys
 import warnings
 from typing import List, Optional
@@ -14,13 +16,26 @@ from typing import List, Optional
 from bench import __version__
 from bench.telemetry import registry as telemetry_registry
 
-EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 2, 130
+EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 2, 130, 143
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (what systemd and `kill` send), handled as Ctrl-C is: the trial in flight is
+    abandoned, every finished one is already recorded, the run directory is closed cleanly."""
+
+
+def _terminate(signum, frame):
+    raise Terminated()
+
+
 # A name: ./suites/tutorial.yaml where there is one, else the tutorial shipped with optbench.
 DEFAULT_SUITE = "tutorial"
 SUITE_HELP = (
     "a suite file, or a suite name: ./suites/NAME.yaml if there is one, else the suite of that name "
     "shipped with optbench (`optbench list` names them); default: %(default)s"
 )
+
+YES_HELP = "plan a suite that expands to more trials than the limit (100,000) anyway"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -42,6 +57,7 @@ def _parser() -> argparse.ArgumentParser:
         "--telemetry", metavar="SOURCES",
         help="override the suite's telemetry sources: auto, none, or a comma list of " + ", ".join(telemetry_registry.NAMES),
     )  # fmt: skip
+    run.add_argument("--yes", action="store_true", help=YES_HELP)
     run.add_argument(
         "--skip-missing-devices", action="store_true",
         help="record trials on absent devices (cuda without a GPU) as skipped instead of refusing to start",
@@ -51,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("suite", nargs="?", default=DEFAULT_SUITE, help=SUITE_HELP)
     plan.add_argument("--results", default="results", help="where earlier runs are (for the estimate)")
     plan.add_argument("--trials", action="store_true", help="list every trial")
+    plan.add_argument("--yes", action="store_true", help=YES_HELP)
 
     commands.add_parser("list", help="list the problems, optimizers, activations and implementations")
 
@@ -136,6 +153,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         _parser().print_help(sys.stderr)
         return EXIT_BAD_INPUT
     warnings.formatwarning = _format_warning
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         if args.command == "list":
             from bench.commands import list_command
@@ -144,7 +162,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         if args.command == "plan":
             from bench.commands import plan_command
 
-            return plan_command(args.suite, args.results, args.trials)
+            return plan_command(args.suite, args.results, args.trials, args.yes)
         if args.command == "show":
             from bench.analysis_commands import show_command
 
@@ -172,6 +190,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         # The reader went away (`optbench plan ... | head`): not an error worth a traceback.
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 -- so the exit's flush stays quiet
         return EXIT_OK
-    except KeyboardInterrupt:
-        sys.stderr.write("\ninterrupted: every finished trial is recorded; run again to resume\n")
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as stop:
+        what = "terminated (SIGTERM)" if isinstance(stop, Terminated) else "interrupted"
+        sys.stderr.write(f"\n{what}: every finished trial is recorded; run again to resume\n")
+        return EXIT_TERMINATED if isinstance(stop, Terminated) else EXIT_INTERRUPTED

@@ -5,7 +5,7 @@ import os
 import sys
 
 from bench import activations, estimate, learners, optimizers, store
-from bench.plan import make_plan
+from bench.plan import MAX_TRIALS, make_plan
 from bench.problems import PROBLEMS
 from bench.suite import SHIPPED_SUITES, load_suite, suite_by_name, suite_names
 from bench.validation import SuiteError
@@ -13,9 +13,9 @@ from bench.validation import SuiteError
 EXIT_OK, EXIT_BAD_INPUT = 0, 2
 
 
-def _load(name: str):
+def _load(name: str, yes: bool = False):
     path = suite_by_name(name)
-    return make_plan(load_suite(path))
+    return make_plan(load_suite(path), limit=None if yes else MAX_TRIALS)
 
 
 def _report_suite_error(error: SuiteError) -> int:
@@ -51,9 +51,9 @@ def list_command() -> int:
     return EXIT_OK
 
 
-def plan_command(suite_name: str, results: str, list_trials: bool) -> int:
+def plan_command(suite_name: str, results: str, list_trials: bool, yes: bool = False) -> int:
     try:
-        plan = _load(suite_name)
+        plan = _load(suite_name, yes)
     except SuiteError as error:
         return _report_suite_error(error)
     out = sys.stdout
@@ -130,7 +130,7 @@ def run_command(args) -> int:
     from bench.runner import RunError, run_plan
 
     try:
-        plan = _load(args.suite)
+        plan = _load(args.suite, args.yes)
     except SuiteError as error:
         return _report_suite_error(error)
     if args.telemetry:
@@ -150,6 +150,11 @@ def run_command(args) -> int:
         )  # fmt: skip
     except (RunError, store.StoreError) as error:
         sys.stderr.write(f"error: {error}\n")
+        return EXIT_BAD_INPUT
+    except OSError as error:  # the disk filled, or the directory turned read-only, mid-run
+        where = error.filename or "the results"
+        sys.stderr.write(f"\nerror: cannot write {where}: {error.strerror}; every trial recorded before it is kept: "
+                         "make room (or fix the permission) and run again to resume\n")  # fmt: skip
         return EXIT_BAD_INPUT
     sys.stdout.write(summary.render(records) + "\n")
     sys.stdout.write(f"results: {run_dir}\n")

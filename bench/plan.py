@@ -13,12 +13,13 @@ import itertools
 import json
 import random
 from dataclasses import asdict, dataclass
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from bench import optimizers
 from bench.problems import PROBLEMS
 from bench.suite import Suite
 from bench.suite_values import AXES
+from bench.validation import SuiteError
 
 
 @dataclass(frozen=True)
@@ -107,19 +108,53 @@ class Plan:
     notes: Tuple[str, ...]  # cells dropped automatically, and why
 
 
-def make_plan(suite: Suite) -> Plan:
+# More trials than this is a typo (a learning-rate list pasted twice, repeats: 1000000) far
+# more often than a plan: a Jetson night runs a few hundred. --yes plans it anyway.
+MAX_TRIALS = 100000
+
+
+class PlanTooLarge(SuiteError):
+    """The suite expands to more than MAX_TRIALS trials; counted before anything is expanded."""
+
+
+def _learning_rates(problem, choice, opt) -> Tuple[float, ...]:
+    return (
+        dict(choice.lr).get(opt.name)
+        or opt.lr
+        or problem.default_lr.get(opt.name)
+        or optimizers.OPTIMIZERS[opt.name].default_lr
+    )
+
+
+def count_cells(suite: Suite) -> int:
+    """The grid's size before include/exclude, by multiplying axis lengths: instant at any size."""
+    total = 0
+    for choice in suite.problems:
+        problem = PROBLEMS[choice.name]
+        for opt in suite.optimizers:
+            cells = len(_learning_rates(problem, choice, opt)) * len(suite.seeds)
+            for _, values in opt.hyper:
+                cells *= len(values)
+            for axis in AXES:
+                cells *= len(_neutralised(problem, axis, choice.axis(axis)))
+            total += cells
+    return total
+
+
+def make_plan(suite: Suite, limit: Optional[int] = MAX_TRIALS) -> Plan:
+    """Every trial of the suite; PlanTooLarge (counted first) above ``limit`` unless it is None."""
+    if limit is not None:
+        cells = count_cells(suite)
+        if cells > limit:
+            raise PlanTooLarge(suite.path, [
+                f"{suite.path}: expands to {cells:,} trials before include/exclude, more than the limit of "
+                f"{limit:,}; pass --yes to plan it anyway"])  # fmt: skip
     trials = []  # type: List[TrialSpec]
     dropped = {}  # type: Dict[str, int]
     for choice in suite.problems:
         problem = PROBLEMS[choice.name]
-        lr_overrides = dict(choice.lr)
         for opt in suite.optimizers:
-            lrs = (
-                lr_overrides.get(opt.name)
-                or opt.lr
-                or problem.default_lr.get(opt.name)
-                or optimizers.OPTIMIZERS[opt.name].default_lr
-            )
+            lrs = _learning_rates(problem, choice, opt)
             hyper_names = [name for name, _ in opt.hyper]
             hyper_grid = list(itertools.product(*[values for _, values in opt.hyper]))
             axis_values = [_neutralised(problem, axis, choice.axis(axis)) for axis in AXES]

@@ -21,7 +21,7 @@ Schema history (bump SCHEMA_VERSION on any change a reader could notice; never r
 import enum
 import math
 from dataclasses import dataclass, fields
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 SCHEMA_VERSION = 3
 
@@ -125,9 +125,44 @@ class TrialRecord(Outcome):
         if missing:
             raise ValueError("trial record lacks " + ", ".join(missing))
         values = {n: data[n] for n in names}
+        for name in names:
+            _check_type(name, values[name])
         values["status"] = _enum(Status, "status", values["status"])
         values["stability"] = _enum(Stability, "stability", values["stability"])
         return cls(**values)
+
+
+def _json_types(annotation: Any) -> Tuple[Tuple[type, ...], bool]:
+    """(the JSON types a field of this annotation may hold, whether null is allowed)."""
+    args = getattr(annotation, "__args__", None) or ()
+    optional = getattr(annotation, "__origin__", None) is Union and type(None) in args
+    if optional:
+        annotation = next(a for a in args if a is not type(None))
+    origin = getattr(annotation, "__origin__", None)
+    if annotation is float:
+        return (int, float), optional
+    if annotation in (int, str):
+        return (annotation,), optional
+    if annotation in (Status, Stability):
+        return (str,), optional
+    if annotation is dict or origin in (dict, Dict):
+        return (dict,), optional
+    return (object,), optional
+
+
+def _check_type(name: str, value: Any) -> None:
+    """A hand-edited or damaged record is refused by name, not read into a wrong report."""
+    types, optional = _FIELD_TYPES[name]
+    if value is None and optional:
+        return
+    if isinstance(value, bool) and bool not in types and object not in types:
+        types = ()  # JSON's true is not a number here
+    if not isinstance(value, types):
+        wanted = " or ".join(sorted({_JSON_NAMES.get(t, t.__name__) for t in types})) or "a number"
+        raise ValueError(f"{name} is {value!r:.60}; expected {wanted}{' or null' if optional else ''}")
+
+
+_JSON_NAMES = {int: "a number", float: "a number", str: "text", dict: "an object"}
 
 
 def _enum(kind, key: str, value: Any):
@@ -155,3 +190,7 @@ def without_non_finite(value: Any) -> Any:
 
 def field_names() -> List[str]:
     return [f.name for f in fields(TrialRecord)]
+
+
+# Each field's JSON types, from its declaration (checked on every record read).
+_FIELD_TYPES = {f.name: _json_types(f.type) for f in fields(TrialRecord)}

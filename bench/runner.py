@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import time
+import warnings
 from typing import Any, Dict, List, Optional, TextIO, Tuple
 
 import torch
@@ -67,6 +68,9 @@ def choose_run_dir(
         if resume:
             raise RunError(f"--resume: no earlier run of suite {plan.suite.name} under {suite_dir} was made by "
                            "this suite as it is now; run without --resume to start one")  # fmt: skip
+    for run_dir, why in store.unreadable_runs(suite_dir).items():
+        # Never resumed into, never silently passed over: its trials stay where they are.
+        warnings.warn(f"{run_dir} is not resumed: {why}; starting a new run beside it", stacklevel=2)
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d-%H%M%S")
     path, n = os.path.join(suite_dir, stamp), 1
     while os.path.exists(path):
@@ -148,6 +152,8 @@ def run_plan(
         writer = store.RunWriter(run_dir, manifest)
     except store.StoreError as error:
         raise RunError(str(error)) from None
+    except OSError as error:  # a read-only results directory, a full disk, no permission
+        raise RunError(f"cannot write the run directory {run_dir}: {error.strerror}") from None
     try:
         recorder = _open_telemetry(plan, run_dir)
         return run_dir, _run_trials(plan, writer, recorder, missing, resumed, out)

@@ -48,8 +48,14 @@ def read_manifest(run_dir: str) -> Dict[str, Any]:
             manifest = json.load(handle)
     except FileNotFoundError:
         raise StoreError(f"{path}: no manifest; is this an optbench results directory?") from None
+    except NotADirectoryError:
+        raise StoreError(f"{run_dir}: a file, not a results directory (results/<suite>/<run-id>)") from None
+    except OSError as error:  # a directory where the file should be, no permission, ...
+        raise StoreError(f"{path}: cannot read the manifest: {error.strerror}") from None
     except ValueError as error:
         raise StoreError(f"{path}: corrupt manifest: {error}") from None
+    if not isinstance(manifest, dict):
+        raise StoreError(f"{path}: not a manifest: a JSON object was expected, got {type(manifest).__name__}")
     try:
         return upgrade_manifest(manifest)
     except ValueError as error:
@@ -66,8 +72,11 @@ def read_trials(run_dir: str) -> List[TrialRecord]:
     records = {}  # type: Dict[str, TrialRecord]
     if not os.path.exists(path):
         return []
-    with open(path, "rb") as handle:
-        lines = handle.read().split(b"\n")
+    try:
+        with open(path, "rb") as handle:
+            lines = handle.read().split(b"\n")
+    except OSError as error:
+        raise StoreError(f"{path}: cannot read the trials: {error.strerror}") from None
     for number, raw in enumerate(lines, start=1):
         if not raw.strip():
             continue
@@ -98,8 +107,13 @@ def read_curves(run_dir: str) -> List[Dict[str, Any]]:
     path = os.path.join(run_dir, CURVES)
     if not os.path.exists(path):
         return []
-    with open(path, encoding="utf-8", newline="") as handle:
-        rows = [row for row in csv.DictReader(handle) if row.get("trial_id") in train_time]
+    try:
+        with open(path, encoding="utf-8", newline="") as handle:
+            rows = [row for row in csv.DictReader(handle) if row.get("trial_id") in train_time]
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        raise StoreError(
+            f"{path}: cannot read the curves: {getattr(error, 'strerror', None) or error}"
+        ) from None
     last = {row["trial_id"]: float(row["time_s"]) for row in rows if row["time_s"]}
     scales = curve_time_scales(read_manifest(run_dir)["written_schema"], last, train_time)
     for row in rows:
@@ -276,6 +290,23 @@ def _cut_torn_tail(path: str) -> Optional[str]:
         handle.truncate(cut)
     warnings.warn(f"{path}: cut off a torn last line (kept in {path}.torn)", stacklevel=2)
     return path + ".torn"
+
+
+def unreadable_runs(suite_dir: str) -> Dict[str, str]:
+    """Directories of a suite whose manifest cannot be read, with why: never resumed into, and
+    a new run beside them must say so rather than silently repeat their trials."""
+    found = {}  # type: Dict[str, str]
+    if not os.path.isdir(suite_dir):
+        return found
+    for name in sorted(os.listdir(suite_dir)):
+        run_dir = os.path.join(suite_dir, name)
+        if not os.path.isdir(run_dir):
+            continue
+        try:
+            read_manifest(run_dir)
+        except StoreError as error:
+            found[run_dir] = str(error)
+    return found
 
 
 def latest_run(suite_dir: str) -> Optional[str]:

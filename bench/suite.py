@@ -22,10 +22,9 @@ import os
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
-import yaml
-
 from bench import optimizers
 from bench.problems import PROBLEMS, Problem
+from bench.suite_reader import read_suite_yaml
 from bench.suite_values import (
     AXES,
     read_axis,
@@ -37,9 +36,7 @@ from bench.suite_values import (
     read_telemetry,
 )
 from bench.telemetry.config import TelemetryConfig
-from bench.validation import Checker, SuiteError
-
-MAX_SUITE_BYTES = 1 << 20  # a suite is a few lines; refuse anything that could be a mistake
+from bench.validation import Checker, SuiteError, short
 
 BUDGET_KEYS = ("steps", "epochs", "time_limit", "eval_every", "log_every")
 TOP_KEYS = (
@@ -104,45 +101,11 @@ class Suite:
 
 def load_suite(path: str) -> Suite:
     """Read and validate ``path``; raises SuiteError listing every mistake."""
-    document = _read_yaml(path)
+    document = read_suite_yaml(path)
     check = Checker(path)
     suite = _parse(document, path, check)
     check.raise_if_any()
     return suite
-
-
-def _read_yaml(path: str) -> Dict[str, Any]:
-    try:
-        size = os.path.getsize(path)
-    except OSError as error:
-        raise SuiteError(path, [f"{path}: cannot read suite: {error.strerror}"]) from None
-    if size > MAX_SUITE_BYTES:
-        raise SuiteError(path, [f"{path}: {size} bytes; a suite may be at most {MAX_SUITE_BYTES}"])
-    with open(path, encoding="utf-8") as handle:
-        try:
-            document = yaml.load(handle, Loader=_UniqueKeyLoader)  # a SafeLoader: no objects
-        except yaml.YAMLError as error:
-            raise SuiteError(path, [f"{path}: not valid YAML: {error}"]) from None
-    if document is None:
-        raise SuiteError(path, [f"{path}: the suite is empty; it needs at least 'problems'"])
-    if not isinstance(document, dict):
-        raise SuiteError(path, [f"{path}: a suite is a mapping of keys, got {type(document).__name__}"])
-    return document
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that refuses a key given twice (PyYAML would silently keep the last)."""
-
-    def construct_mapping(self, node, deep=False):
-        seen = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"key {key!r} is given twice", key_node.start_mark
-                )
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
 
 
 def _parse(doc: Dict[str, Any], path: str, check: Checker) -> Optional[Suite]:
@@ -215,11 +178,32 @@ def _read_budget(check: Checker, key: str, raw: Dict[str, Any], base: Budget = N
     return Budget(**values)
 
 
+def _named_entries(check: Checker, key: str, raw: Any) -> Dict[str, Any]:
+    """``problems:`` and ``optimizers:`` as name -> settings: a list of names or a mapping."""
+    if isinstance(raw, list):
+        entries = {}  # type: Dict[str, Any]
+        for index, name in enumerate(raw):
+            if isinstance(name, str):
+                entries[name] = {}
+            elif isinstance(name, dict):
+                check.fail(f"{key}[{index}]", f"expected a name, got a mapping; to give settings, write {key} "
+                           f"as a mapping ({key}: {{name: {{...}}}}) instead of a list")  # fmt: skip
+            else:
+                check.fail(f"{key}[{index}]", f"expected a name, got {type(name).__name__} {short(name)}")
+        return entries
+    entries = check.mapping(key, raw) or {}
+    for name in list(entries):
+        if not isinstance(name, str):
+            check.fail(key, f"expected names as keys, got {type(name).__name__} {short(name)}")
+            del entries[name]
+    return entries
+
+
 def _read_optimizers(check: Checker, raw: Any) -> List[OptimizerChoice]:
     if raw is None:
         check.fail("optimizers", "missing: name at least one", list(optimizers.OPTIMIZERS))
         return []
-    entries = {name: {} for name in raw} if isinstance(raw, list) else check.mapping("optimizers", raw)
+    entries = _named_entries(check, "optimizers", raw)
     choices = []
     for name, settings in (entries or {}).items():
         key = f"optimizers.{name}"
@@ -244,7 +228,7 @@ def _read_problems(check, raw, shared_axes, shared_budget) -> List[ProblemChoice
     if raw is None:
         check.fail("problems", "missing: name at least one", list(PROBLEMS))
         return []
-    entries = {name: {} for name in raw} if isinstance(raw, list) else check.mapping("problems", raw)
+    entries = _named_entries(check, "problems", raw)
     choices = []
     for name, settings in (entries or {}).items():
         key = f"problems.{name}"
@@ -313,10 +297,12 @@ def _read_options(check: Checker, key: str, problem: Problem, raw: Any) -> List[
             continue
         if option.choices is not None:
             check.choice(where, value, list(option.choices))
-        elif option.kind is int and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-            check.fail(where, f"expected a whole number >= 0, got {value!r}")
+        elif option.kind is int and (
+            isinstance(value, bool) or not isinstance(value, int) or value < option.minimum
+        ):
+            check.fail(where, f"expected a whole number >= {option.minimum}, got {short(value)}")
         elif option.kind is str and not isinstance(value, str):
-            check.fail(where, f"expected text, got {value!r}")
+            check.fail(where, f"expected text, got {short(value)}")
         if name == "data_dir" and value:
             value = os.path.expanduser(value)
         grid.append((name, [value]))

@@ -8,7 +8,7 @@ from bench import activations, learners, optimizers
 from bench.problems import PROBLEMS
 from bench.telemetry import registry as telemetry_registry
 from bench.telemetry.config import TelemetryConfig
-from bench.validation import Checker
+from bench.validation import Checker, short
 
 AXES = ("activation", "device", "batch", "dropout", "batch_norm", "implementation", "threads")
 MATCH_KEYS = ("problem", "optimizer", "lr", "seed") + AXES
@@ -96,12 +96,15 @@ def read_hyper(check: Checker, key: str, name: str, raw: Any) -> Tuple[Any, ...]
             ok = isinstance(pair, (list, tuple)) and len(pair) == 2
             numbers = [check.number(f"{key}[{i}]", b, minimum=0.0) for b in pair] if ok else []
             if not ok or any(b is None or b >= 1 for b in numbers):
-                check.fail(key, f"expected two numbers in [0, 1), like [0.9, 0.999], got {pair!r}")
+                check.fail(key, f"expected two numbers in [0, 1), like [0.9, 0.999], got {short(pair)}")
             else:
                 out.append(tuple(float(b) for b in numbers))
         return tuple(out)
     values = [check.number(f"{key}[{i}]", v, minimum=0.0) for i, v in enumerate(as_list(raw))]
     return tuple(float(v) for v in values if v is not None)
+
+
+MAX_REPEATS = 10000  # seeds of one cell; more is a typo, and would be built as a list before any check
 
 
 def read_option_values(check: Checker, key: str, option: Any, raw: Any) -> List[Any]:
@@ -118,7 +121,7 @@ def read_option_values(check: Checker, key: str, option: Any, raw: Any) -> List[
             where = key if is_one else f"{key}[{index}]"
             numbers = [check.number(where, v) for v in point] if isinstance(point, (list, tuple)) else []
             if len(numbers) != 2 or any(v is None for v in numbers):
-                check.fail(where, f"expected a point [x, y] of two numbers, or a list of them, got {point!r}")
+                check.fail(where, f"expected a point [x, y] of two numbers, or a list of them, got {short(point)}")
             else:
                 out.append(tuple(float(v) for v in numbers))
         return out
@@ -136,6 +139,9 @@ def read_seeds(check: Checker, doc: Dict[str, Any]) -> Tuple[int, ...]:
         return ()
     if "repeats" in doc:
         repeats = check.integer("repeats", doc["repeats"], minimum=1)
+        if repeats is not None and repeats > MAX_REPEATS:
+            check.fail("repeats", f"at most {MAX_REPEATS}, got {repeats}")
+            return ()
         return tuple(range(repeats or 0))
     seeds = [check.integer(f"seeds[{i}]", s, minimum=0) for i, s in enumerate(as_list(doc.get("seeds", 0)))]
     if len(set(seeds)) != len(seeds):
@@ -145,7 +151,7 @@ def read_seeds(check: Checker, doc: Dict[str, Any]) -> Tuple[int, ...]:
 
 def read_matchers(check: Checker, key: str, raw: Any) -> List[Dict[str, Tuple[Any, ...]]]:
     if not isinstance(raw, list):
-        check.fail(key, f"expected a list of {{key: value}} cell patterns, got {raw!r}")
+        check.fail(key, f"expected a list of {{key: value}} cell patterns, got {short(raw)}")
         return []
     matchers = []
     for index, entry in enumerate(raw):

@@ -100,7 +100,9 @@ def run_trial(
     except MemoryError as error:
         state.status, state.reason = Status.OUT_OF_MEMORY, f"MemoryError: {error}"
     except RuntimeError as error:
-        if "out of memory" in str(error).lower():  # torch 1.10 has no OutOfMemoryError class
+        # torch 1.10 has no OutOfMemoryError class; CUDA says "out of memory", the CPU
+        # allocator "can't allocate memory" (under a memory limit, or past the machine's).
+        if any(words in str(error).lower() for words in ("out of memory", "can't allocate memory")):
             state.status = Status.OUT_OF_MEMORY
         else:
             state.status = Status.ERROR

@@ -3,6 +3,14 @@
 import difflib
 from typing import Any, Iterable, List, Optional
 
+SHORT_REPR = 80  # characters of a bad value shown in a message
+
+
+def short(value: Any) -> str:
+    """repr(value), cut to SHORT_REPR characters: a message names the value, it does not dump it."""
+    text = repr(value)
+    return text if len(text) <= SHORT_REPR else text[: SHORT_REPR - 5] + " ...]"
+
 
 class SuiteError(Exception):
     """A suite that cannot run. Carries every mistake found, not just the first."""
@@ -57,48 +65,48 @@ class Checker:
     def number(self, key: str, value: Any, minimum: float = None, positive: bool = False):
         # YAML 1.1 reads "1e-3" (no dot) as a string: accept numeric strings for numbers.
         if isinstance(value, bool):
-            self.fail(key, f"expected a number, got {value!r}")
+            self.fail(key, f"expected a number, got {short(value)}")
             return None
         if isinstance(value, str):
             try:
                 value = float(value)
             except ValueError:
-                self.fail(key, f"expected a number, got {value!r}")
+                self.fail(key, f"expected a number, got {short(value)}")
                 return None
-        if not isinstance(value, (int, float)) or value != value:
-            self.fail(key, f"expected a number, got {value!r}")
+        if not isinstance(value, (int, float)) or value != value or value in (float("inf"), float("-inf")):
+            self.fail(key, f"expected a finite number, got {short(value)}")
             return None
         if positive and value <= 0:
-            self.fail(key, f"must be greater than 0, got {value!r}")
+            self.fail(key, f"must be greater than 0, got {short(value)}")
             return None
         if minimum is not None and value < minimum:
-            self.fail(key, f"must be at least {minimum}, got {value!r}")
+            self.fail(key, f"must be at least {minimum}, got {short(value)}")
             return None
         return value
 
     def integer(self, key: str, value: Any, minimum: int = None):
         if isinstance(value, bool) or not isinstance(value, int):
-            self.fail(key, f"expected a whole number, got {value!r}")
+            self.fail(key, f"expected a whole number, got {short(value)}")
             return None
         if minimum is not None and value < minimum:
-            self.fail(key, f"must be at least {minimum}, got {value!r}")
+            self.fail(key, f"must be at least {minimum}, got {short(value)}")
             return None
         return value
 
     def boolean(self, key: str, value: Any):
         if not isinstance(value, bool):
-            self.fail(key, f"expected true or false, got {value!r}")
+            self.fail(key, f"expected true or false, got {short(value)}")
             return None
         return value
 
     def choice(self, key: str, value: Any, allowed: List[str]):
         if value not in allowed:
-            self.fail(key, f"unknown value {value!r}", allowed, value)
+            self.fail(key, f"unknown value {short(value)}", allowed, value)
             return None
         return value
 
     def mapping(self, key: str, value: Any):
         if not isinstance(value, dict):
-            self.fail(key, f"expected a mapping (key: value), got {value!r}")
+            self.fail(key, f"expected a mapping (key: value), got {short(value)}")
             return None
         return value

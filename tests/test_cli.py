@@ -120,6 +120,40 @@ def test_killed_mid_run_then_run_again_resumes_and_completes(tmp_path, write_sui
     assert manifest["resumed"] == 1 and len(manifest["resumptions"]) == 1 and manifest["finished_at"]
 
 
+@pytest.mark.parametrize("signum, code, said", [(signal.SIGINT, 130, "interrupted"),
+                                                (signal.SIGTERM, 143, "terminated (SIGTERM)")])  # fmt: skip
+def test_ctrl_c_and_sigterm_stop_cleanly_keeping_every_finished_trial(
+    tmp_path, write_suite, signum, code, said
+):
+    # SIGTERM is what systemd sends a nightly job at the end of its window: handled as Ctrl-C.
+    suite = write_suite(QUICK_THEN_STUCK % 600, name="many.yaml")
+    results = tmp_path / "results"
+    victim = start_run(suite, results)
+    trials = lambda: os.path.join(run_dirs(results, "many")[0], "trials.jsonl")  # noqa: E731
+    assert wait_for(lambda: os.path.exists(str(results / "many")) and recorded_lines(trials()) >= 6)
+    victim.send_signal(signum)
+    _, err = victim.communicate(timeout=60)
+    assert victim.returncode == code, err
+    assert f"{said}: every finished trial is recorded; run again to resume" in err and "Traceback" not in err
+    (run_dir,) = run_dirs(results, "many")
+    assert len(trial_lines(run_dir)) == 6
+    with open(os.path.join(run_dir, "manifest.json")) as handle:
+        assert json.load(handle)["finished_at"] is None  # closed cleanly, and known unfinished
+
+
+def test_two_runs_at_once_into_two_directories_both_complete(tmp_path, write_suite):
+    suite = write_suite(
+        "problems: {linear: {steps: 30}}\noptimizers: {sgd: {lr: [0.01, 0.05]}}\nrepeats: 3\n"
+    )
+    results = tmp_path / "results"
+    first, second = start_run(suite, results, "--run-id", "one"), start_run(suite, results, "--run-id", "two")
+    for process in (first, second):
+        _, err = process.communicate(timeout=300)
+        assert process.returncode == 0, err
+    for run_id in ("one", "two"):
+        assert len(trial_lines(str(results / "suite" / run_id))) == 6
+
+
 def test_a_second_run_into_the_same_directory_is_refused(tmp_path, write_suite):
     # The first run cannot finish (its stuck trial has 10 minutes): it holds the lock
     # until this test kills it, however long the second takes to start.

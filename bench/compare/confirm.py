@@ -155,6 +155,8 @@ def _held(first: Cell, rerun: Optional[Cell]) -> Cell:
     was = f"first run: ratio {first.ratio:.3f}" if first.ratio is not None else "first run: regressed"
     if rerun is None:
         return replace(first, verdict=Verdict.INSUFFICIENT, note=f"{was}; the re-run did not measure it")
+    if rerun.verdict == Verdict.INSUFFICIENT:  # e.g. the machine was busy during the re-run
+        return replace(rerun, note=f"the re-run could not judge it ({was}): {rerun.note}")
     held = "held on the re-run" if rerun.verdict == Verdict.REGRESSED else "did not hold on the re-run"
     return replace(rerun, note=f"{held} ({was}){'; ' + rerun.note if rerun.note else ''}")
 

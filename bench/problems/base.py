@@ -36,8 +36,9 @@ class Option:
     help: str
     choices: Optional[Tuple[Any, ...]] = None  # allowed values, when a closed set
     kind: type = str  # the Python type a value must have (int also accepts for float)
-    # float options: the least value allowed. tuple options are a point: two numbers.
-    minimum: Optional[float] = None
+    # The smallest value that makes sense: of a whole number (a size of 0 does not), or of a
+    # number option (kind float); None: any number. A tuple option is a point: two numbers.
+    minimum: Optional[float] = 0
 
 
 @dataclass

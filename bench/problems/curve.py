@@ -54,8 +54,10 @@ PROBLEMS = [
         takes_batch_norm=True,
         implementations=("torch", "autograd", "numpy"),
         options={
-            "points": Option(200, "number of (x, y) points, a fifth held out for testing", kind=int),
-            "hidden": Option(32, "width of each hidden layer", kind=int),
+            "points": Option(
+                200, "number of (x, y) points, a fifth held out for testing", kind=int, minimum=5
+            ),
+            "hidden": Option(32, "width of each hidden layer", kind=int, minimum=1),
             "layers": Option(2, "number of hidden layers", kind=int),
         },
         default_lr={"sgd": (0.01, 0.1, 0.5), "momentum": (0.01, 0.1), "nesterov": (0.01, 0.1)},

@@ -122,7 +122,7 @@ PROBLEMS = [
              {"condition": Option(10.0, "the condition number of H (largest over smallest curvature)",
                                   kind=float, minimum=1.0),
               "angle": Option(0.0, "degrees by which the bowl's axes are turned from the coordinates",
-                              kind=float)}),
+                              kind=float, minimum=None)}),
 ]  # fmt: skip
 
 LANDSCAPE_NAMES = frozenset(p.name for p in PROBLEMS)
