@@ -121,7 +121,9 @@ def read_option_values(check: Checker, key: str, option: Any, raw: Any) -> List[
             where = key if is_one else f"{key}[{index}]"
             numbers = [check.number(where, v) for v in point] if isinstance(point, (list, tuple)) else []
             if len(numbers) != 2 or any(v is None for v in numbers):
-                check.fail(where, f"expected a point [x, y] of two numbers, or a list of them, got {short(point)}")
+                check.fail(
+                    where, f"expected a point [x, y] of two numbers, or a list of them, got {short(point)}"
+                )
             else:
                 out.append(tuple(float(v) for v in numbers))
         return out

@@ -10,13 +10,12 @@ from typing import Any, Dict, List
 
 import jinja2
 
-from bench.report.figures import OVERVIEW, FigureItem
+from bench.report.figures import LANDSCAPES, OVERVIEW, FigureItem
 from bench.report.header import Facts
 from bench.report.tables import Table
 
 TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
 MIME = {"svg": "image/svg+xml", "png": "image/png", "gif": "image/gif"}
-LANDSCAPES = "landscapes"  # bench.report.landscapes' section, drawn by its own part of the template
 
 
 def _environment() -> jinja2.Environment:

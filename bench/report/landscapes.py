@@ -16,10 +16,10 @@ from bench import store, surfaces
 from bench.analysis import choice, require_pandas
 from bench.report import palette
 from bench.report.data import ReportData
+from bench.report.figures import LANDSCAPES
 from bench.report.tables import SECONDS, Column, Table, lr, text
 
 TASK_METRIC = "suboptimality"  # the metric name every landscape record carries
-LANDSCAPES = "landscapes"  # the report's section
 
 
 @dataclass(frozen=True)
