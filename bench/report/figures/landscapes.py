@@ -100,8 +100,8 @@ def plot_paths(paths, surface, *, title: str, common_lr) -> Figure:
             end = "x" if points["status"].iloc[0] == "diverged" else "o"
             ax.plot(points["x"].iloc[-1], points["y"].iloc[-1], end, color=colour, markersize=5)
         ax.set_title(heading, fontsize=10)
-        if not mine.empty:
-            ax.legend(fontsize=7, loc="best", framealpha=0.85)
+        if not mine.empty:  # below the panel: inside, it hid the start or a path's end
+            ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=3, frameon=False)
     figure.suptitle(title, fontsize=11)
     return figure
 
