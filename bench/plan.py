@@ -64,6 +64,8 @@ class TrialSpec:
         parts += [f"{k}={v}" for k, v in self.hyper]
         if self.activation != "none" or PROBLEMS[self.problem].takes_activation:
             parts.append(self.activation)
+        defaults = PROBLEMS[self.problem].options
+        parts += [_option_label(k, v) for k, v in self.options if k in defaults and v != defaults[k].default]
         if self.batch != "full":
             parts.append(f"batch={self.batch}")
         if self.dropout:
@@ -78,6 +80,12 @@ class TrialSpec:
             parts.append(f"threads={self.threads}")
         parts.append(f"seed={self.seed_index}")
         return " ".join(parts)
+
+
+def _option_label(name: str, value: Any) -> str:
+    if isinstance(value, tuple):
+        return "{}=({})".format(name, ", ".join(f"{v:g}" for v in value))
+    return f"{name}={value:g}" if isinstance(value, float) else f"{name}={value}"
 
 
 @functools.lru_cache(maxsize=None)
@@ -175,11 +183,12 @@ def make_plan(suite: Suite, limit: Optional[int] = MAX_TRIALS) -> Plan:
 
 def _neutralised(problem, axis: str, values: Tuple[Any, ...]) -> Tuple[Any, ...]:
     """An axis the problem's model does not take collapses to its neutral value."""
-    neutral = {"activation": "none", "dropout": 0.0, "batch_norm": False}
+    neutral = {"activation": "none", "dropout": 0.0, "batch_norm": False, "batch": "full"}
     takes = {
         "activation": problem.takes_activation,
         "dropout": problem.takes_dropout,
         "batch_norm": problem.takes_batch_norm,
+        "batch": problem.takes_batch,
     }
     if axis in takes and not takes[axis]:
         return (neutral[axis],)

@@ -11,6 +11,11 @@ Schema history (bump SCHEMA_VERSION on any change a reader could notice; never r
       id); one definition of training time (the timed segments' wall time: ``train_time_s``,
       ``time_to_target_s`` and the curves' ``time_s`` agree); ``stability`` and
       ``stability_reason`` (the verdict on the trial's own step times).
+  3 (2026-12-01) the landscape problems (2-D test functions): ``trajectories.csv`` holds theta
+      along each landscape trial's way (trial_id, step, x, y); their records have metric_name
+      ``suboptimality`` (f - f*, negative past the saddle's stationary value), ``data`` names the
+      function, its start, minimiser and minimum, and ``config.options`` may hold a point
+      ([x, y]). Nothing in a version-2 record changes: the upgrade only sets the version.
 """
 
 import enum
@@ -18,7 +23,7 @@ import math
 from dataclasses import dataclass, fields
 from typing import Any, Dict, List, Optional, Tuple, Union
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class Status(enum.Enum):

@@ -45,8 +45,18 @@ def _manifest_1_to_2(manifest: Dict[str, Any]) -> Dict[str, Any]:
     return dict(manifest, schema=2)
 
 
-RECORD_STEPS = {1: _record_1_to_2}  # type: Dict[int, Step]
-MANIFEST_STEPS = {1: _manifest_1_to_2}  # type: Dict[int, Step]
+def _record_2_to_3(data: Dict[str, Any]) -> Dict[str, Any]:
+    # Version 3 added the landscape problems and trajectories.csv beside the records; a
+    # version-2 run has neither, and its records mean what they meant.
+    return dict(data, schema=3)
+
+
+def _manifest_2_to_3(manifest: Dict[str, Any]) -> Dict[str, Any]:
+    return dict(manifest, schema=3)
+
+
+RECORD_STEPS = {1: _record_1_to_2, 2: _record_2_to_3}  # type: Dict[int, Step]
+MANIFEST_STEPS = {1: _manifest_1_to_2, 2: _manifest_2_to_3}  # type: Dict[int, Step]
 
 
 def _run_chain(data: Dict[str, Any], steps: Dict[int, Step], what: str) -> Dict[str, Any]:

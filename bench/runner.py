@@ -196,10 +196,11 @@ def _run_trials(plan, writer, recorder, missing, resumed, out, schedule=None) ->
             progress.begin(trial)
             if trial.device in missing:
                 record, curve = trial_records.skipped(_where(plan, writer), trial, missing[trial.device]), []
+                trajectory = []
             else:
                 _burn_in(trial, data, warmed)
-                record, curve = _one_trial(plan, writer, recorder, data, trial)
-            writer.append(record, curve)
+                record, curve, trajectory = _one_trial(plan, writer, recorder, data, trial)
+            writer.append(record, curve, trajectory)
             progress.end(trial, record)
         # Only after the last trial: an interrupted session gets no end measurement (see
         # _measure_canary), and its resumption measures its own start.
@@ -292,10 +293,11 @@ def _one_trial(plan, writer, recorder, data_cache, trial: TrialSpec):
             telemetry["cooldown"] = cooling
     wall = time.perf_counter() - wall_start
     if result is None:
-        return trial_records.failed(where, trial, started_at, wall, reason, telemetry), []
+        return trial_records.failed(where, trial, started_at, wall, reason, telemetry), [], []
     record = trial_records.make(where, trial, result.outcome, started_at, wall, telemetry)
     curve = [(trial.trial_id, p.step, p.time_s, p.loss, p.eval_loss, p.metric) for p in result.curve]
-    return record, curve
+    trajectory = [(trial.trial_id,) + point for point in result.trajectory or ()]
+    return record, curve, trajectory
 
 
 def _training_energy(recorder, telemetry: Dict[str, Any], result: TrialResult) -> None:

@@ -4,12 +4,13 @@
     trials.jsonl    one TrialRecord per line, written whole and fsynced per trial
     curves.csv      long format: trial_id, step, time_s, loss, eval_loss, metric
     telemetry.csv   samples from bench.telemetry (time_s, source, name, value), if any
+    trajectories.csv  landscape problems only: trial_id, step, x, y (theta along the way)
     .lock           held (flock) by the run writing here
 
-A trial's curve rows are written and synced before its record, so the record is the
+A trial's curve and trajectory rows are written and synced before its record, so the record is the
 commit mark: a power cut loses at most the trial in flight. On opening for append, a torn
 last line is cut off (and kept in a ``.torn`` file, so nothing recorded is destroyed) and
-curve rows of trials without a record are dropped.
+curve and trajectory rows of trials without a record are dropped.
 """
 
 import csv
@@ -28,6 +29,8 @@ TRIALS = "trials.jsonl"
 CURVES = "curves.csv"
 LOCK = ".lock"
 CURVE_COLUMNS = ("trial_id", "step", "time_s", "loss", "eval_loss", "metric")
+TRAJECTORIES = "trajectories.csv"
+TRAJECTORY_COLUMNS = ("trial_id", "step", "x", "y")
 
 
 class StoreError(Exception):
@@ -119,6 +122,17 @@ def read_curves(run_dir: str) -> List[Dict[str, Any]]:
     return rows
 
 
+def read_trajectories(run_dir: str) -> List[Dict[str, Any]]:
+    """The trajectory rows of recorded trials (plain dicts of text); none for a run without
+    landscape problems, or one written before schema 3."""
+    path = os.path.join(run_dir, TRAJECTORIES)
+    if not os.path.exists(path):
+        return []
+    recorded = {r.trial_id for r in read_trials(run_dir)}
+    with open(path, encoding="utf-8", newline="") as handle:
+        return [row for row in csv.DictReader(handle) if row.get("trial_id") in recorded]
+
+
 class RunWriter:
     """Appends trials to one run directory; holds its lock while open."""
 
@@ -168,8 +182,11 @@ class RunWriter:
         self.write_manifest()
         _cut_torn_tail(os.path.join(run_dir, TRIALS))
         _cut_torn_tail(os.path.join(run_dir, CURVES))
+        _cut_torn_tail(os.path.join(run_dir, TRAJECTORIES))
         self.done = {r.trial_id for r in read_trials(run_dir) if r.status is not Status.SKIPPED}
-        self._drop_orphan_curves()
+        self._drop_orphan_rows(CURVES, CURVE_COLUMNS)
+        self._drop_orphan_rows(TRAJECTORIES, TRAJECTORY_COLUMNS)
+        self._trajectories = None  # opened at the first trajectory: most runs have none
         self._trials = open(os.path.join(run_dir, TRIALS), "a", encoding="utf-8")  # noqa: SIM115
         new_curves = not os.path.exists(os.path.join(run_dir, CURVES))
         self._curves = open(os.path.join(run_dir, CURVES), "a", encoding="utf-8", newline="")  # noqa: SIM115
@@ -184,27 +201,50 @@ class RunWriter:
             os.path.join(self.run_dir, MANIFEST), json.dumps(self.manifest, indent=2, sort_keys=True)
         )
 
-    def append(self, record: TrialRecord, curve: Iterable[Tuple[Any, ...]]) -> None:
-        """Curve first, then the record that commits it; both reach the disk before returning."""
+    def append(
+        self,
+        record: TrialRecord,
+        curve: Iterable[Tuple[Any, ...]],
+        trajectory: Iterable[Tuple[Any, ...]] = (),
+    ) -> None:
+        """Curve and trajectory first, then the record that commits them; all reach the disk
+        before returning."""
         for row in curve:
             self._curve_writer.writerow(["" if v is None else v for v in row])
         _sync(self._curves)
+        trajectory = list(trajectory)
+        if trajectory:
+            self._write_trajectory(trajectory)
         line = json.dumps(record.to_json_dict(), sort_keys=True, allow_nan=False)
         self._trials.write(line + "\n")
         _sync(self._trials)
         self.done.add(record.trial_id)
 
+    def _write_trajectory(self, rows: List[Tuple[Any, ...]]) -> None:
+        if self._trajectories is None:
+            path = os.path.join(self.run_dir, TRAJECTORIES)
+            new = not os.path.exists(path)
+            self._trajectories = open(path, "a", encoding="utf-8", newline="")  # noqa: SIM115
+            if new:
+                csv.writer(self._trajectories, lineterminator="\n").writerow(TRAJECTORY_COLUMNS)
+        writer = csv.writer(self._trajectories, lineterminator="\n")
+        for row in rows:
+            writer.writerow(["" if v is None else v for v in row])
+        _sync(self._trajectories)
+
     def close(self) -> None:
-        for handle in (getattr(self, "_trials", None), getattr(self, "_curves", None)):
+        handles = ("_trials", "_curves", "_trajectories")
+        for handle in (getattr(self, name, None) for name in handles):
             if handle is not None and not handle.closed:
                 handle.close()
         if not self._lock.closed:
             fcntl.flock(self._lock, fcntl.LOCK_UN)
             self._lock.close()
 
-    def _drop_orphan_curves(self) -> None:
-        """Curve rows from a trial that never got its record (cut off mid-trial) go."""
-        path = os.path.join(self.run_dir, CURVES)
+    def _drop_orphan_rows(self, name: str, columns: Tuple[str, ...]) -> None:
+        """Rows (of curves.csv, trajectories.csv) from a trial that never got its record
+        (cut off mid-trial) go."""
+        path = os.path.join(self.run_dir, name)
         if not os.path.exists(path):
             return
         recorded = {r.trial_id for r in read_trials(self.run_dir)}
@@ -214,7 +254,7 @@ class RunWriter:
         if len(kept) == len(rows) - 1:
             return
         text = io.StringIO()
-        csv.writer(text, lineterminator="\n").writerows([list(CURVE_COLUMNS)] + kept)
+        csv.writer(text, lineterminator="\n").writerows([list(columns)] + kept)
         _atomic_write(path, text.getvalue())
 
 

@@ -17,6 +17,7 @@ The grammar (see docs/SUITES.md for the full reference):
 
 import dataclasses
 import difflib
+import itertools
 import os
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
@@ -30,6 +31,7 @@ from bench.suite_values import (
     read_hyper,
     read_lr,
     read_matchers,
+    read_option_values,
     read_seeds,
     read_telemetry,
 )
@@ -257,11 +259,11 @@ def _read_problems(check, raw, shared_axes, shared_budget) -> List[ProblemChoice
             budget = dataclasses.replace(budget, steps=problem.default_steps)
         if budget.eval_every is None:
             budget = dataclasses.replace(budget, eval_every=problem.default_eval_every)
-        options = _read_options(check, key + ".options", problem, settings.get("options", {}))
         lr = _read_problem_lr(check, key + ".lr", settings.get("lr", {}))
-        choices.append(ProblemChoice(
-            name, tuple(sorted(axes.items())), budget, options, lr
-        ))  # fmt: skip
+        for options in _read_options(check, key + ".options", problem, settings.get("options", {})):
+            choices.append(ProblemChoice(
+                name, tuple(sorted(axes.items())), budget, options, lr
+            ))  # fmt: skip
     return choices
 
 
@@ -277,7 +279,7 @@ def _check_problem_takes(check: Checker, key: str, problem: Problem, own_axes) -
     """An axis set on a problem itself must mean something for that problem."""
     takes = {
         "activation": problem.takes_activation, "dropout": problem.takes_dropout,
-        "batch_norm": problem.takes_batch_norm,
+        "batch_norm": problem.takes_batch_norm, "batch": problem.takes_batch,
     }  # fmt: skip
     for axis, ok in takes.items():
         if axis in own_axes and not ok:
@@ -288,13 +290,18 @@ def _check_problem_takes(check: Checker, key: str, problem: Problem, own_axes) -
                        problem.implementations)  # fmt: skip
 
 
-def _read_options(check: Checker, key: str, problem: Problem, raw: Any) -> Tuple[Tuple[str, Any], ...]:
+def _read_options(check: Checker, key: str, problem: Problem, raw: Any) -> List[Tuple[Tuple[str, Any], ...]]:
+    """The problem's options, one tuple per combination: a list given for a number option
+    (``condition: [1, 10, 100]``), or a list of points for a point option, sweeps it."""
     raw = check.mapping(key, raw) or {}
     check.unknown_keys(key, raw, problem.options)
-    values = {}
+    grid = []  # type: List[Tuple[str, List[Any]]]
     for name, option in problem.options.items():
-        value = raw.get(name, option.default)
         where = f"{key}.{name}"
+        value = raw.get(name, option.default)
+        if option.kind in (float, tuple) and name in raw:
+            grid.append((name, read_option_values(check, where, option, value)))
+            continue
         if option.choices is not None:
             check.choice(where, value, list(option.choices))
         elif option.kind is int and (
@@ -305,8 +312,9 @@ def _read_options(check: Checker, key: str, problem: Problem, raw: Any) -> Tuple
             check.fail(where, f"expected text, got {short(value)}")
         if name == "data_dir" and value:
             value = os.path.expanduser(value)
-        values[name] = value
-    return tuple(sorted(values.items()))
+        grid.append((name, [value]))
+    names = [name for name, _ in grid]
+    return [tuple(sorted(zip(names, values))) for values in itertools.product(*[v for _, v in grid])]
 
 
 def _read_problem_lr(check: Checker, key: str, raw: Any) -> Tuple[Tuple[str, Tuple[float, ...]], ...]:

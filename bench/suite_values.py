@@ -107,6 +107,34 @@ def read_hyper(check: Checker, key: str, name: str, raw: Any) -> Tuple[Any, ...]
 MAX_REPEATS = 10000  # seeds of one cell; more is a typo, and would be built as a list before any check
 
 
+def read_option_values(check: Checker, key: str, option: Any, raw: Any) -> List[Any]:
+    """A number option's values (one number, or a list of them to sweep), or a point option's
+    (one [x, y] pair, or a list of pairs to sweep, as ``betas`` reads pairs); each checked."""
+    if option.kind is tuple:
+        if raw is None:
+            return [None]
+        # [x, y] is one point (so is a malformed [1]); [[x, y], ...] sweeps points.
+        is_one = isinstance(raw, (list, tuple)) and not any(isinstance(v, (list, tuple)) for v in raw)
+        points = [raw] if is_one else as_list(raw)
+        out = []
+        for index, point in enumerate(points):
+            where = key if is_one else f"{key}[{index}]"
+            numbers = [check.number(where, v) for v in point] if isinstance(point, (list, tuple)) else []
+            if len(numbers) != 2 or any(v is None for v in numbers):
+                check.fail(
+                    where, f"expected a point [x, y] of two numbers, or a list of them, got {short(point)}"
+                )
+            else:
+                out.append(tuple(float(v) for v in numbers))
+        return out
+    values = as_list(raw)
+    if not values:
+        check.fail(key, "an empty list leaves nothing to run")
+    where = lambda i: key if not isinstance(raw, list) else f"{key}[{i}]"  # noqa: E731
+    numbers = [check.number(where(i), v, minimum=option.minimum) for i, v in enumerate(values)]
+    return [float(v) for v in numbers if v is not None]
+
+
 def read_seeds(check: Checker, doc: Dict[str, Any]) -> Tuple[int, ...]:
     if "seeds" in doc and "repeats" in doc:
         check.fail("seeds", "give either seeds or repeats, not both")

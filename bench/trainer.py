@@ -26,6 +26,9 @@ from bench.stability import judge, step_time_summary
 CHECK_EVERY = 25  # steps between divergence/time-limit checks, at most
 DIVERGENCE_FACTOR = 1e4  # a loss this many times the initial one has blown up
 EVAL_TRAIN_MAX = 4096  # evaluate the training objective on at most this many samples
+# A landscape's trajectory keeps theta after every step up to this many points; a longer
+# trial's is thinned to this many, evenly spaced in steps, first and last kept.
+TRAJECTORY_POINTS = 1001
 
 
 @dataclass
@@ -45,6 +48,8 @@ class TrialResult:
     train_end: Optional[float]  # ... and the last one ended
     target_clock: Optional[float]  # clock time at which the target was first seen
     segments: List[Tuple[float, float]]  # (start, end) clock times of each timed segment
+    # Landscapes: (step, x, y) of theta, thinned (thin_path); None for other problems.
+    trajectory: Optional[List[Tuple[int, Optional[float], Optional[float]]]] = None
 
 
 class _Stop(Exception):
@@ -138,6 +143,7 @@ class _State:
         self.learned = None  # type: Optional[Dict[str, Any]]
         self.evaluated_at = -1  # the step of the latest evaluation
         self.segments = []  # type: List[Tuple[float, float]]
+        self.trajectory = None  # type: Optional[List[Tuple[int, Optional[float], Optional[float]]]]
 
     def point(self, step: int) -> CurvePoint:
         if step not in self.curve:
@@ -174,7 +180,8 @@ class _State:
             learned=self.learned,
         )  # fmt: skip
         curve = [self.curve[s] for s in sorted(self.curve)]
-        return TrialResult(outcome, curve, self.train_start, self.train_end, self.target_clock, self.segments)
+        return TrialResult(outcome, curve, self.train_start, self.train_end, self.target_clock, self.segments,
+                           self.trajectory)  # fmt: skip
 
 
 class _NoGuard:
@@ -201,9 +208,14 @@ def _train(
     batches = Batches(x_train, y_train, spec.batch, spec.seed)
     total = spec.steps if spec.steps is not None else batches.steps_for(spec.epochs)
     batches.prepare(total)
+    # A landscape's learner records theta after each step into a buffer allocated now.
+    landscape = problem.task == "landscape"
+    if landscape:
+        learner.prepare(total)
     loss_fn = problem.loss_fn()
     # The per-step losses stay on the device until a segment ends: no host sync per step.
-    losses = torch.zeros(total, device=device)
+    # (float64 for a landscape: the saddle's f falls past float32's range long before theta overflows)
+    losses = torch.zeros(total, device=device, dtype=torch.float64 if landscape else torch.float32)
     cuda = device.type == "cuda"
 
     def evaluate(step: int) -> None:
@@ -270,6 +282,8 @@ def _train(
             state.epochs = step / float(batches.per_epoch)
             memory.sample()
             _check_divergence(segment_losses, initial, step)
+            if landscape:
+                _check_escape(learner, step)
             if step % spec.eval_every == 0 or step == total:
                 evaluate(step)
                 _check_divergence([state.final_loss], initial, step)
@@ -280,10 +294,37 @@ def _train(
             evaluate(step)  # so that the final figures describe where it stopped
         raise
     finally:
+        if landscape:
+            state.trajectory = thin_path(learner.path())
         if problem.name in LINEAR_NAMES:
             state.learned = dict(learned_parameters(learner.module()))
             state.learned["truth"] = data.truth
             state.learned["optimum"] = data.optimum_params
+
+
+def thin_path(path, points: int = TRAJECTORY_POINTS) -> List[Tuple[int, Optional[float], Optional[float]]]:
+    """(step, x, y) rows of a path (theta at steps 0, 1, ...): every step while there are at
+    most ``points``, else ``points`` steps evenly spaced from the first to the last. A
+    coordinate that overflowed is None, as every non-finite number in the results is."""
+    last = len(path) - 1
+    if last + 1 <= points:
+        steps = range(last + 1)
+    else:
+        steps = sorted({int(round(i * last / (points - 1.0))) for i in range(points)})
+    return [(s, _finite(float(path[s][0])), _finite(float(path[s][1]))) for s in steps]
+
+
+def _check_escape(learner, step: int) -> None:
+    """A landscape's point that became NaN or left its function's escape radius has diverged
+    (the loss check alone misses a point running off along a flat direction)."""
+    x, y = learner.position()
+    if not (math.isfinite(x) and math.isfinite(y)):
+        raise _Stop(Status.DIVERGED, f"theta became ({x}, {y}) by step {step}")
+    surface = learner.surface
+    if surface.escape_radius is not None:
+        distance = math.hypot(x - surface.minimiser[0], y - surface.minimiser[1])
+        if distance > surface.escape_radius:
+            raise _Stop(Status.DIVERGED, f"theta is {distance:.3g} from the minimiser, beyond {surface.escape_radius:g}, by step {step}")  # fmt: skip
 
 
 def _busy_wait(clock: Callable[[], float], until: float) -> None:

@@ -34,21 +34,21 @@ def test_smoke_suite_end_to_end_then_resume_runs_nothing_twice(tmp_path):
     assert "Traceback" not in done.stderr
     (run_dir,) = run_dirs(tmp_path, "smoke")
     records = trial_lines(run_dir)
-    assert len(records) == 49  # 7 optimizers x (3 linear + 2 curve + lenet + classifier)
+    assert len(records) == 77  # 7 optimizers x (3 linear + 2 curve + lenet + classifier + 4 landscapes)
     assert {r["status"] for r in records} == {"ok"}
     lenet = next(r for r in records if r["config"]["problem"] == "lenet")
     assert lenet["data"]["train_samples"] == 256 and "digits" in lenet["data"]["data"]
-    assert "[49/49]" in done.stderr
+    assert "[77/77]" in done.stderr
     for problem in ("linear", "linear-noisy", "linear-multi", "curve", "lenet", "classifier"):
         assert "\n" + problem + " " in done.stdout  # a row of the summary table
     manifest = json.load(open(os.path.join(run_dir, "manifest.json")))
     assert (
-        manifest["schema"] == SCHEMA_VERSION and manifest["trials_planned"] == 49 and manifest["finished_at"]
+        manifest["schema"] == SCHEMA_VERSION and manifest["trials_planned"] == 77 and manifest["finished_at"]
     )
     assert manifest["environment"]["torch"] == torch.__version__
     curves = open(os.path.join(run_dir, "curves.csv")).read().splitlines()
     assert curves[0] == "trial_id,step,time_s,loss,eval_loss,metric"
-    assert len(curves) == 1 + 49 * 21  # steps 0..20 for every trial
+    assert len(curves) == 1 + 77 * 21  # steps 0..20 for every trial
     shown = run_cli("show", run_dir)
     try:
         import pandas  # noqa: F401 -- the analysis half is an extra
@@ -58,11 +58,11 @@ def test_smoke_suite_end_to_end_then_resume_runs_nothing_twice(tmp_path):
     else:
         assert shown.returncode == 0, shown.stderr
         assert all(problem in shown.stdout for problem in ("linear-noisy", "lenet", "classifier"))
-        assert "trials: 49 ok" in shown.stdout
+        assert "trials: 77 ok" in shown.stdout
     again = run_cli("run", SMOKE, "--results", str(tmp_path), "--run-id", os.path.basename(run_dir))
     assert again.returncode == 0, again.stderr
-    assert "49 of 49 trials already recorded" in again.stderr
-    assert len(trial_lines(run_dir)) == 49
+    assert "77 of 77 trials already recorded" in again.stderr
+    assert len(trial_lines(run_dir)) == 77
 
 
 def wait_for(condition, timeout=120.0):

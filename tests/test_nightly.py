@@ -35,7 +35,7 @@ def test_a_smoke_night_end_to_end_and_a_second_night_resumes_nothing(tmp_path):
     told = summary_of(run_dir)
     assert told["verdict"] == "insufficient data" and told["exit_code"] == 3
     assert told["night"] == "2026-12-01" and told["window_end"] == "2026-12-02T06:00:00"
-    assert told["trials"] == {"planned": 49, "recorded": 49, "by_status": {"ok": 49}, "ran_tonight": 49,
+    assert told["trials"] == {"planned": 77, "recorded": 77, "by_status": {"ok": 77}, "ran_tonight": 77,
                               "finished": True}  # fmt: skip
     assert (
         told["compare"]["verdict"] == "insufficient data" and "baseline main" in told["compare"]["baseline"]
@@ -54,7 +54,7 @@ def test_a_smoke_night_end_to_end_and_a_second_night_resumes_nothing(tmp_path):
     assert second.returncode == 3, second.stderr
     assert "night 2026-12-02: new run" in second.stderr and "resuming" not in second.stderr
     again = str(results / "smoke" / "2026-12-02")
-    assert summary_of(again)["trials_by_night"] == {"2026-12-02": 49}
+    assert summary_of(again)["trials_by_night"] == {"2026-12-02": 77}
     assert [n["night"] for n in night_record(again)["nights"]] == ["2026-12-02"]
     assert [n["night"] for n in night_record(run_dir)["nights"]] == [
         "2026-12-01"

@@ -67,7 +67,7 @@ def test_systemd_accepts_the_units_and_the_services_command_runs_a_night(tmp_pat
     log = open(str(tmp_path / "logs" / "smoke.log")).read()
     assert "# optbench nightly: smoke, night " in log and "summary: " in log
     (run_id,) = os.listdir(str(tmp_path / "results" / "smoke"))
-    assert summary_of(str(tmp_path / "results" / "smoke" / run_id))["trials"]["recorded"] == 49
+    assert summary_of(str(tmp_path / "results" / "smoke" / run_id))["trials"]["recorded"] == 77
 
 
 def test_a_broken_unit_is_caught_by_the_same_check(tmp_path):

@@ -68,7 +68,7 @@ def test_a_run_imports_none_of_the_analysis_libraries(tmp_path):
 
 # --- shipped suites -------------------------------------------------------------------------
 
-SHIPPED = ("nightly-nano", "smoke", "tutorial")
+SHIPPED = ("landscapes", "nightly-nano", "smoke", "tutorial")
 IN_SDIST = os.path.exists(os.path.join(ROOT, "PKG-INFO"))  # tests run from an unpacked sdist
 
 
@@ -116,7 +116,7 @@ def test_an_unknown_name_lists_the_shipped_suites_and_suggests_the_nearest(tmp_p
     (message,) = caught.value.problems
     assert message == (
         "smokey: no such suite file (nor suites/smokey.yaml, nor a suite of that name shipped with "
-        "optbench); shipped with optbench: nightly-nano, smoke, tutorial (did you mean 'smoke'?)"
+        "optbench); shipped with optbench: landscapes, nightly-nano, smoke, tutorial (did you mean 'smoke'?)"
     )
     (tmp_path / "suites").mkdir()
     (tmp_path / "suites" / "nightly.yaml").write_text(TINY_LENET)
@@ -124,7 +124,7 @@ def test_an_unknown_name_lists_the_shipped_suites_and_suggests_the_nearest(tmp_p
         suite_by_name("nightl")
     (message,) = caught.value.problems
     assert message.endswith(
-        "; suites in suites/: nightly; shipped with optbench: nightly-nano, smoke, tutorial (did you mean 'nightly'?)"
+        "; suites in suites/: nightly; shipped with optbench: landscapes, nightly-nano, smoke, tutorial (did you mean 'nightly'?)"
     )
     with pytest.raises(SuiteError) as caught:
         suite_by_name("smoke", search="suites", shipped=str(tmp_path / "nothing"))
@@ -139,7 +139,7 @@ def test_in_the_checkout_the_suites_are_listed_once(monkeypatch):
         suite_by_name("tutorail")
     (message,) = caught.value.problems
     assert message.endswith(
-        "; suites in suites/ (shipped with optbench): nightly-nano, smoke, tutorial (did you mean 'tutorial'?)"
+        "; suites in suites/ (shipped with optbench): landscapes, nightly-nano, smoke, tutorial (did you mean 'tutorial'?)"
     )
 
 
@@ -152,7 +152,7 @@ def test_list_names_the_shipped_suites_and_plan_finds_them_from_anywhere(tmp_pat
     planned = run_cli("plan", "smoke", cwd=str(tmp_path))
     assert planned.returncode == 0, planned.stderr
     assert planned.stdout.startswith(
-        "suite smoke ({}): 49 trials\n".format(os.path.join(SHIPPED_SUITES, "smoke.yaml"))
+        "suite smoke ({}): 77 trials\n".format(os.path.join(SHIPPED_SUITES, "smoke.yaml"))
     )
     default = run_cli("plan", cwd=str(tmp_path))  # the default suite is the name `tutorial`
     assert default.returncode == 0, default.stderr
@@ -161,7 +161,10 @@ def test_list_names_the_shipped_suites_and_plan_finds_them_from_anywhere(tmp_pat
     )
     unknown = run_cli("plan", "tutorail", cwd=str(tmp_path))
     assert unknown.returncode == 2 and "Traceback" not in unknown.stderr
-    assert "shipped with optbench: nightly-nano, smoke, tutorial (did you mean 'tutorial'?)" in unknown.stderr
+    assert (
+        "shipped with optbench: landscapes, nightly-nano, smoke, tutorial (did you mean 'tutorial'?)"
+        in unknown.stderr
+    )
 
 
 # --- what the wheel and the sdist carry ------------------------------------------------------
@@ -169,6 +172,7 @@ def test_list_names_the_shipped_suites_and_plan_finds_them_from_anywhere(tmp_pat
 PACKAGE_DATA = (
     "bench/data/digits.csv.gz",
     "bench/data/README.md",
+    "bench/suites/landscapes.yaml",
     "bench/suites/smoke.yaml",
     "bench/suites/tutorial.yaml",
     "bench/report/templates/report.html.j2",  # the report's page, read at run time
@@ -211,5 +215,5 @@ def test_the_sdist_carries_the_suites_in_both_places(tmp_path):
         os.chdir(here)
     with tarfile.open(str(tmp_path / sdist)) as archive:
         names = {m.name.split("/", 1)[1]: m for m in archive.getmembers() if "/" in m.name}
-    for name in PACKAGE_DATA + ("suites/nightly-nano.yaml", "suites/smoke.yaml", "suites/tutorial.yaml"):
+    for name in PACKAGE_DATA + tuple(f"suites/{suite}.yaml" for suite in SHIPPED):
         assert name in names and names[name].isfile(), name

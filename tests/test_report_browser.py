@@ -14,7 +14,7 @@ import shutil
 import subprocess
 
 import pytest
-from conftest import ROOT, golden_run
+from conftest import ROOT, golden_run, run_cli
 
 pytest.importorskip("seaborn", reason="the report needs optbench[report]")
 
@@ -141,4 +141,51 @@ def test_the_history_section_s_trend_figures_render(history_report):
     assert len(probe["history"]) == 2 and all(width > 0 for width in probe["history"])  # step and train time
     # The page's top, History section included (its figures are the first on this page).
     shot = screenshot(history_report, "report-history.png")
+    assert os.path.getsize(shot) > 50_000
+
+
+LANDSCAPE_SUITE = """\
+problems:
+  rosenbrock: {steps: 300}
+  saddle: {steps: 100}
+optimizers: {sgd: {lr: [0.001, 0.003, 0.01]}, momentum: {lr: 0.001}, adam: {lr: [0.001, 0.1]}}
+telemetry: {sources: [none]}
+"""
+
+
+@pytest.fixture(scope="module")
+def landscape_report(tmp_path_factory):
+    root = tmp_path_factory.mktemp("landscapes")
+    (root / "landscapes.yaml").write_text(LANDSCAPE_SUITE)
+    done = run_cli("run", str(root / "landscapes.yaml"), "--results", str(root / "results"), "--run-id", "r")
+    assert done.returncode == 0, done.stderr
+    from bench.report.build import build_report
+
+    return build_report(str(root / "results" / "landscapes" / "r"), str(root / "report"))
+
+
+def test_the_landscapes_section_opens_with_its_animations_loaded_and_a_screenshot_is_kept(landscape_report):
+    with open(os.path.join(landscape_report, "index.html"), encoding="utf-8") as page:
+        html = page.read()
+    probed = os.path.join(landscape_report, "index.probe.html")
+    with open(probed, "w", encoding="utf-8") as page:
+        page.write(html.replace("<head>", "<head>" + PROBE, 1))
+    done = chromium("--dump-dom", "file://" + probed)
+    assert done.returncode == 0, done.stderr[-2000:]
+    probe = json.loads(re.search(r'<pre id="probe">(.*?)</pre>', done.stdout, re.S).group(1).replace("&quot;", '"')
+                       .replace("&amp;", "&"))  # fmt: skip
+    assert probe["errors"] == [] and probe["broken"] == []
+    assert probe["sections"][-2:] == ["landscapes", "appendix"]
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    shot = os.path.join(ARTIFACTS, "report-landscapes.png")
+    if os.path.exists(shot):
+        os.remove(shot)
+    # Headless chromium's screenshot ignores a #fragment's scroll: a copy of the page that keeps
+    # the header and this section only (the sections are siblings in <main>).
+    kept = re.sub(r'<section id="(?!landscapes")[^"]*">.*?</section>', "", html, flags=re.S)
+    section = os.path.join(landscape_report, "index.landscapes.html")
+    with open(section, "w", encoding="utf-8") as page:
+        page.write(kept.replace('document.getElementById("trial-filter").addEventListener', "void", 1))
+    done = chromium("--screenshot=" + shot, "--window-size=1280,2400", "file://" + section)
+    assert done.returncode == 0, done.stderr[-2000:]
     assert os.path.getsize(shot) > 50_000

@@ -68,7 +68,7 @@ def test_a_schema_1_run_renders(tmp_path):
     out = build_report(golden_run(1), str(tmp_path / "v1"))
     with open(os.path.join(out, "report.md"), encoding="utf-8") as md:
         text = md.read()
-    assert "results schema 2 (written in 1)" in text
+    assert "results schema 3 (written in 1)" in text
     assert "## linear-noisy" in text
 
 

@@ -11,9 +11,13 @@ from bench import store
 from bench.record import SCHEMA_VERSION, Stability, Status
 from bench.record_upgrades import RECORD_STEPS
 
-# Manifest keys added within schema 2, after its golden directory was written: always written
-# now, optional to readers (the golden run, like every older run, lacks them; docs/RESULTS.md).
-ADDED_IN_SCHEMA_2 = {"canary"}
+# Manifest keys added after the newest golden directory was written: always written now,
+# optional to readers (the golden run, like every older run, lacks them; docs/RESULTS.md).
+ADDED_SINCE_GOLDEN = {"canary"}
+# What each golden directory holds: (trials, diverged); every version skipped the 4 cuda trials.
+# Version 3's golden suite added a landscape (rosenbrock) with two diverging seeds of its own.
+GOLDEN_COUNTS = {1: (24, 2), 2: (24, 2), 3: (28, 4)}
+
 JSON_TYPES = {dict: "object", list: "array", str: "string", bool: "boolean", int: "number", float: "number"}
 
 
@@ -44,7 +48,7 @@ def golden_lines(version):
 
 def test_a_freshly_written_record_has_exactly_the_golden_keys_and_types(write_suite, tmp_path):
     suite = write_suite(
-        "problems: {linear: {}, lenet: {batch: 32, options: {train_size: 64, test_size: 32}}}\n"
+        "problems: {linear: {}, lenet: {batch: 32, options: {train_size: 64, test_size: 32}}, rosenbrock: {}}\n"
         "optimizers: {sgd: {lr: 0.1}}\nbudget: {steps: 12, eval_every: 6}\ntelemetry: {sources: [host]}\n"
     )
     result = run_cli("run", suite, "--results", str(tmp_path))
@@ -56,14 +60,14 @@ def test_a_freshly_written_record_has_exactly_the_golden_keys_and_types(write_su
     for line in golden_lines(SCHEMA_VERSION):
         if line["status"] == "ok":
             golden.setdefault(line["config"]["problem"], line)
-    for problem in ("linear", "lenet"):
+    for problem in ("linear", "lenet", "rosenbrock"):
         assert fresh[problem]["schema"] == SCHEMA_VERSION
         assert_same_shape(shape(fresh[problem]), shape(golden[problem]))
     with open(os.path.join(golden_run(SCHEMA_VERSION), store.MANIFEST)) as manifest:
         golden_manifest = json.load(manifest)
     with open(os.path.join(run_dir, store.MANIFEST)) as manifest:
         fresh_manifest = json.load(manifest)
-    assert sorted(fresh_manifest) == sorted(set(golden_manifest) | ADDED_IN_SCHEMA_2)
+    assert sorted(fresh_manifest) == sorted(set(golden_manifest) | ADDED_SINCE_GOLDEN)
     # The canary's entries, as docs/RESULTS.md describes them (named here, not taken from the
     # code, so that a renamed field fails).
     assert [e["when"] for e in fresh_manifest["canary"]] == ["start", "end"]
@@ -72,6 +76,11 @@ def test_a_freshly_written_record_has_exactly_the_golden_keys_and_types(write_su
         assert sorted(entry["parts"]) == ["matmul", "train"]
         for part in entry["parts"].values():
             assert sorted(part) == ["iqr_s", "iterations", "median_s", "repeat_medians_s", "repeats_s"]
+    for name in (store.CURVES, store.TRAJECTORIES):
+        with open(os.path.join(run_dir, name)) as fresh_file, open(
+            os.path.join(golden_run(SCHEMA_VERSION), name)
+        ) as old:
+            assert fresh_file.readline() == old.readline(), f"{name}: the header differs from the golden one"
 
 
 def test_the_upgrade_chain_covers_every_older_version():
@@ -84,7 +93,8 @@ def test_the_upgrade_chain_covers_every_older_version():
 def test_every_schema_version_reads_as_the_current_one(version):
     raw = golden_lines(version)
     records = store.read_trials(golden_run(version))
-    assert len(records) == len(raw) == 24
+    trials, diverged = GOLDEN_COUNTS[version]
+    assert len(records) == len(raw) == trials
     assert store.read_manifest(golden_run(version))["written_schema"] == version
     for line, record in zip(raw, records):
         assert record.schema == SCHEMA_VERSION and record.trial_id == line["trial_id"]
@@ -93,7 +103,7 @@ def test_every_schema_version_reads_as_the_current_one(version):
         assert isinstance(record.stability, Stability)
         assert record.config["threads"] == line["num_threads"]
     statuses = sorted(r.status.value for r in records)
-    assert statuses.count("diverged") == 2 and statuses.count("skipped") == 4
+    assert statuses.count("diverged") == diverged and statuses.count("skipped") == 4
     # The curves end at the training time, in the one definition of schema 2.
     rows = store.read_curves(golden_run(version))
     last = {}
@@ -119,7 +129,9 @@ def test_show_reads_every_schema_version(version):
     pytest.importorskip("pandas", reason="show needs optbench[report]")
     result = run_cli("show", golden_run(version))
     assert result.returncode == 0, result.stderr
-    assert "linear-noisy" in result.stdout and "trials: 18 ok, 4 skipped, 2 diverged" in result.stdout
+    trials, diverged = GOLDEN_COUNTS[version]
+    summary = f"trials: {trials - 4 - diverged} ok, 4 skipped, {diverged} diverged"
+    assert "linear-noisy" in result.stdout and summary in result.stdout
 
 
 def test_a_record_of_a_newer_schema_is_refused_naming_the_version(tmp_path):
@@ -131,7 +143,8 @@ def test_a_record_of_a_newer_schema_is_refused_naming_the_version(tmp_path):
     with open(os.path.join(run_dir, store.TRIALS), "a") as trials:
         trials.write(json.dumps(line) + "\n")
     with pytest.raises(
-        store.StoreError, match=f"line 25: trial record has schema version {SCHEMA_VERSION + 1}, newer"
+        store.StoreError,
+        match=f"line {len(golden_lines(SCHEMA_VERSION)) + 1}: trial record has schema version {SCHEMA_VERSION + 1}, newer",
     ):
         store.read_trials(run_dir)
 
@@ -149,3 +162,18 @@ def test_the_analysis_half_reads_the_same_curves_as_the_store(version):
     ):
         assert (row["trial_id"], int(row["step"])) == (trial_id, step)
         assert float(row["time_s"]) == pytest.approx(time_s, rel=1e-12)
+
+
+@pytest.mark.parametrize("version", range(1, SCHEMA_VERSION + 1))
+def test_trajectories_are_read_for_landscape_trials_only(version):
+    rows = store.read_trajectories(golden_run(version))
+    records = {r.trial_id: r for r in store.read_trials(golden_run(version))}
+    if version < 3:
+        assert rows == []  # no landscapes before version 3, and no trajectories.csv
+        return
+    landscape = {t for t, r in records.items() if r.config["problem"] == "rosenbrock" and r.steps}
+    assert {row["trial_id"] for row in rows} == landscape
+    for trial_id in landscape:
+        mine = [row for row in rows if row["trial_id"] == trial_id]
+        assert [int(row["step"]) for row in mine] == list(range(records[trial_id].steps + 1))  # every step
+        assert (float(mine[0]["x"]), float(mine[0]["y"])) == tuple(records[trial_id].data["start"])

@@ -82,6 +82,8 @@ def from_runs(paths: Sequence[str]) -> Side:
         manifest = store.read_manifest(run_dir)
         machines.append(_machine(manifest))
         document = manifest.get("suite_document")
+        if document is not None:  # a suite named by its file keeps that name when re-run from elsewhere
+            document = dict(document, name=document.get("name") or manifest.get("suite"))
         block = (document or {}).get("regressions")
         if block is not None:
             policies.append((block, "{} (run {})".format(manifest.get("suite_path"), manifest.get("run_id"))))

@@ -13,6 +13,8 @@ A learner has:
     predict(x) -> outputs, for evaluation (the caller wraps it in no_grad / eval mode)
     train() / eval() -> switch dropout and batch norm
     module() -> an nn.Module holding the current parameters (learned-parameter reports)
+A landscape's learner (bench.learners.landscape) also has prepare(steps), called before the
+timed loop, and path() / position(): theta along the way, and now.
 """
 
 from typing import Any, Dict
@@ -24,8 +26,9 @@ from bench.learners.torch_nn import TorchLearner
 
 IMPLEMENTATIONS = {
     "torch": "nn.Module + torch.optim (every problem)",
-    "autograd": "tensors with requires_grad, hand-written update under no_grad (MLP problems)",
-    "numpy": "hand-written forward, backward and update in NumPy (MLP problems, CPU only)",
+    "autograd": "tensors with requires_grad, hand-written update under no_grad (MLP and landscape problems)",
+    "numpy": "hand-written forward, backward and update in NumPy; on the landscapes, the updates as "
+    "published (MLP and landscape problems, CPU only)",
 }
 
 # The optimizers written by hand for the autograd and numpy implementations.
@@ -40,6 +43,12 @@ def build(
     lr: float,
     hyper: Dict[str, Any],
 ):
+    from bench.problems.landscapes import Point
+
+    if isinstance(model, Point):  # a landscape: a point on a 2-D function (bench.learners.landscape)
+        from bench.learners import landscape
+
+        return landscape.build(implementation, model, optimizer, lr, hyper)
     if implementation == "torch":
         return TorchLearner(model, loss_fn, optimizers.build(optimizer, model.parameters(), lr, hyper))
     if implementation == "autograd":

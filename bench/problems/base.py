@@ -36,7 +36,9 @@ class Option:
     help: str
     choices: Optional[Tuple[Any, ...]] = None  # allowed values, when a closed set
     kind: type = str  # the Python type a value must have (int also accepts for float)
-    minimum: int = 0  # for a whole number: the smallest that makes sense (a size of 0 does not)
+    # The smallest value that makes sense: of a whole number (a size of 0 does not), or of a
+    # number option (kind float); None: any number. A tuple option is a point: two numbers.
+    minimum: Optional[float] = 0
 
 
 @dataclass
@@ -69,8 +71,8 @@ class ModelSpec:
 class Problem:
     name: str
     summary: str
-    task: str  # "regression" or "classification"
-    metric_name: str  # "mse" or "accuracy"
+    task: str  # "regression", "classification" or "landscape" (a 2-D test function)
+    metric_name: str  # "mse", "accuracy" or "suboptimality"
     target: Target
     make_data: Callable[[int, Dict[str, Any]], ProblemData]  # (seed, options)
     make_model: Callable[[ModelSpec], nn.Module]  # called after torch.manual_seed(seed)
@@ -82,6 +84,8 @@ class Problem:
     takes_activation: bool = False
     takes_dropout: bool = False
     takes_batch_norm: bool = False
+    # A landscape has no data to batch: its "batch" is the whole function, every step.
+    takes_batch: bool = True
     # Implementations beyond "torch" (nn + optim): see bench.learners.
     implementations: Tuple[str, ...] = ("torch",)
     options: Dict[str, Option] = field(default_factory=dict)
@@ -90,10 +94,22 @@ class Problem:
     default_lr: Dict[str, Tuple[float, ...]] = field(default_factory=dict)
 
     def loss_fn(self) -> nn.Module:
+        if self.task == "landscape":
+            return Objective()
         return nn.MSELoss() if self.task == "regression" else nn.CrossEntropyLoss()
 
     def metric(self, outputs: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """The test-split metric, as a 0-dim tensor (no host sync here)."""
         if self.task == "regression":
             return torch.mean((outputs - y) ** 2)
+        if self.task == "landscape":
+            # outputs is f(theta); a landscape's "test split" holds f*, so this is f - f*.
+            return torch.sum(outputs - y)
         return (outputs.argmax(dim=1) == y).float().mean()
+
+
+class Objective(nn.Module):
+    """A landscape's loss: its model already computes f(theta), so the loss is that output."""
+
+    def forward(self, outputs: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return outputs

@@ -19,14 +19,14 @@ import yaml
 
 import bench
 from bench import store
-from bench.report import header, history_section, html, markdown, tables
+from bench.report import header, history_section, html, landscapes, markdown, tables
 from bench.report.data import ReportData, load_report_data
 from bench.report.figures import FigureItem
 
 # The figures in the order the report shows them (the numbering): one module each.
 FIGURE_MODULES = (
     "convergence", "sensitivity", "heatmaps", "targets", "profiles", "tuning", "pareto", "timeline",
-    "learned", "steptimes",
+    "learned", "steptimes", "landscapes",
 )  # fmt: skip
 PNG_DPI = 110
 
@@ -61,6 +61,8 @@ def figure_items(data: ReportData, modules: Sequence[str] = FIGURE_MODULES) -> L
 def _image(item: FigureItem) -> bytes:
     import matplotlib.pyplot as plt
 
+    if item.format == "gif":  # an animation (figures.landscapes.PathAnimation) renders itself
+        return item.figure.render()
     buffer = io.BytesIO()
     # No date, and a fixed salt for SVG ids: the same run gives the same bytes.
     metadata = {"Date": None} if item.format == "svg" else {"Software": None}
@@ -89,6 +91,9 @@ def build_report(
     out_dir = out_dir or default_out(data)
     problems = tables.problems_in(data)
     every_table = tables.all_tables(data, problems)
+    landscape_table = landscapes.target_table(landscapes.functions(data))
+    if landscape_table is not None:
+        every_table.append(landscape_table)
     items = figure_items(data, figure_modules)
     history = history_section.build(data)
     # The History section's figures and table are drawn and written with the others, and placed
@@ -111,7 +116,8 @@ def build_report(
         if item.name in images:
             with open(os.path.join(staging, "figures", f"{item.name}.{item.format}"), "wb") as handle:
                 handle.write(images[item.name])
-    summary = markdown.render(title, description, facts, every_table, items, problems, history)
+    with_landscapes = problems + ([landscapes.LANDSCAPES] if landscape_table is not None else [])
+    summary = markdown.render(title, description, facts, every_table, items, with_landscapes, history)
     _write(staging, "report.md", summary)
     suite_text = yaml.safe_dump(data.manifest.get("suite_document", {}), sort_keys=False)
     page = html.render(title, description, facts, suite_text, every_table, items, images, problems,

@@ -10,13 +10,13 @@ from typing import Any, Dict, List
 
 import jinja2
 
-from bench.report.figures import OVERVIEW, FigureItem
+from bench.report.figures import LANDSCAPES, OVERVIEW, FigureItem
 from bench.report.header import Facts
 from bench.report.history_section import HistorySection
 from bench.report.tables import Table
 
 TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
-MIME = {"svg": "image/svg+xml", "png": "image/png"}
+MIME = {"svg": "image/svg+xml", "png": "image/png", "gif": "image/gif"}
 
 
 def _environment() -> jinja2.Environment:
@@ -65,7 +65,7 @@ def render(
     template = _environment().get_template("report.html.j2")
     return template.render(
         title=title, description=description, facts=facts, suite_text=suite_text,
-        overview=part(OVERVIEW), sections=[part(s) for s in sections],
+        overview=part(OVERVIEW), sections=[part(s) for s in sections], landscapes=part(LANDSCAPES),
         appendix=[_table(t) for t in tables if t.section == "appendix"], run_dir=run_dir, version=version,
         history={
             "sentence": history.sentence, "table": history.table and _table(history.table),

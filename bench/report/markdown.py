@@ -7,7 +7,7 @@ to its CSV, not a table a job summary would have to scroll past.
 import re
 from typing import List
 
-from bench.report.figures import OVERVIEW, FigureItem
+from bench.report.figures import LANDSCAPES, OVERVIEW, FigureItem
 from bench.report.header import Facts
 from bench.report.history_section import HistorySection
 from bench.report.tables import Table
@@ -58,7 +58,7 @@ def render(title: str, description: str, facts: Facts, tables: List[Table], figu
     lines += [f"- **{escape(label)}**: {escape(value)}" for label, value in facts]
     lines.append("")
     for section in [OVERVIEW] + sections:
-        heading = "Summary" if section == OVERVIEW else section
+        heading = {OVERVIEW: "Summary", LANDSCAPES: "Optimizer landscapes"}.get(section, section)
         lines += [f"## {escape(heading)}", ""]
         for table in (t for t in tables if t.section == section):
             lines += [f"**{escape(table.title)}** ([csv](tables/{table.name}.csv))", ""]

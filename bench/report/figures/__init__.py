@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 OVERVIEW = "overview"  # the section for figures across problems
+LANDSCAPES = "landscapes"  # the section of the 2-D functions' paths (bench.report.landscapes)
 
 
 @dataclass(frozen=True)
