@@ -28,6 +28,20 @@ def golden_record(index=0, **changes):
     return TrialRecord.from_json_dict(dict(data, config=config, **changes))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def history_cache(tmp_path_factory):
+    """history's per-night cache (bench/compare/night_cache.py) in this session's own directory,
+    for the tests and the CLI they run: never the user's, never one an earlier session left."""
+    directory = str(tmp_path_factory.mktemp("optbench-cache"))
+    before = os.environ.get("OPTBENCH_CACHE_DIR")
+    os.environ["OPTBENCH_CACHE_DIR"] = directory
+    yield directory
+    if before is None:
+        del os.environ["OPTBENCH_CACHE_DIR"]
+    else:
+        os.environ["OPTBENCH_CACHE_DIR"] = before
+
+
 @pytest.fixture
 def write_suite(tmp_path):
     """Write a throwaway suite file and return its path."""

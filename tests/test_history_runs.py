@@ -146,3 +146,11 @@ def test_a_suite_directory_itself_is_accepted(tmp_path):
     results = write_nights(tmp_path, 10, slower_from=7)
     changes = history(os.path.join(results, "nightly"))
     assert set(changes["night"]) == {7}
+
+
+def test_until_a_run_leaves_the_later_nights_out(tmp_path):
+    results = write_nights(tmp_path, 10, slower_from=7)
+    (sixth,) = (tmp_path / "nightly").glob("*-night-06")
+    series = load_series(results, "nightly", until=str(sixth))
+    assert sorted(series["night"].unique()) == list(range(7))
+    assert history(results).attrs["nights"] == 10  # without it, every night

@@ -38,6 +38,12 @@ def test_a_step_with_its_levels_and_the_left_out_nights(tmp_path):
     (segment,) = after.get_segments()
     assert segment[0][1] == pytest.approx(mine["level_after"].iloc[0]) and segment[1][0] == 12
     assert ax.get_xlabel() == "night" and "linear sgd" in ax.get_title()
+    # The ratio sits at the top, left of the line: the nights before a rise are the low ones, so
+    # it covers none of the raised nights right after it (where it sat first).
+    (ratio,) = [text for text in ax.texts if text.get_gid() == "ratio-7"]
+    assert ratio.xy == (6.5, 1) and ratio.get_ha() == "right"
+    assert ratio.get_text() == f"x{mine['ratio'].iloc[0]:.3f}"
+    assert ax.yaxis.get_major_formatter()(6e-5, 0) == "60 µs"  # step times ticked with their unit
     plt.close(fig)
 
 

@@ -2,8 +2,9 @@
 
 The page is opened as a user would open it off a USB stick. A copy of it with a probe script
 at the top of <head> reports what the browser saw: script errors, images that did not load
-(naturalWidth 0), the sections, and whether the appendix's filter works. A screenshot of the
-page itself is saved under test-artifacts/ for a person to look at.
+(naturalWidth 0), the sections, the History section's figures, and whether the appendix's
+filter works. Screenshots of the page itself are saved under test-artifacts/ for a person to
+look at: the golden run's report, and a report whose History section flags a step.
 """
 
 import json
@@ -46,6 +47,7 @@ window.addEventListener("load", function () {
   var probe = {
     images: images.length,
     broken: images.filter(function (i) { return !(i.complete && i.naturalWidth > 0); }).map(function (i) { return i.alt; }),
+    history: Array.prototype.map.call(document.querySelectorAll("#history img"), function (i) { return i.naturalWidth; }),
     sections: Array.prototype.map.call(document.querySelectorAll("section[id]"), function (s) { return s.id; }),
     errors: window.__errors, rows: before, filtered: rows(), title: document.title
   };
@@ -73,7 +75,22 @@ def report(tmp_path_factory):
     return build_report(golden_run(2), out)
 
 
-def test_the_report_opens_from_file_with_every_image_loaded_and_no_errors(report):
+@pytest.fixture(scope="module")
+def history_report(tmp_path_factory):
+    """The report of the last of 30 nights whose sgd times step up 10% at night 20, with a night
+    in another power mode and a throttled one (hollow points in the trends). The problems'
+    figures are left out: the History section is what this report is for."""
+    from bench.report.build import build_report
+    from tests.test_history_runs import write_nights  # skips where ruptures is missing
+
+    results = tmp_path_factory.mktemp("nights")
+    write_nights(results, 30, slower_from=20, slowdown=1.1, throttled=(8,), power_modes={3: "5W"})
+    (last,) = (results / "nightly").glob("*-night-29")
+    return build_report(str(last), str(tmp_path_factory.mktemp("report") / "history"), figure_modules=())
+
+
+def open_probed(report):
+    """What the browser saw of the report (the PROBE's findings), and chromium's stderr."""
     with open(os.path.join(report, "index.html"), encoding="utf-8") as page:
         html = page.read()
     probed = os.path.join(report, "index.probe.html")
@@ -83,11 +100,28 @@ def test_the_report_opens_from_file_with_every_image_loaded_and_no_errors(report
     assert done.returncode == 0, done.stderr[-2000:]
     match = re.search(r'<pre id="probe">(.*?)</pre>', done.stdout, re.S)
     assert match, "the probe never ran: " + done.stderr[-2000:]
-    probe = json.loads(match.group(1).replace("&quot;", '"').replace("&amp;", "&"))
+    return json.loads(match.group(1).replace("&quot;", '"').replace("&amp;", "&")), done.stderr
+
+
+def screenshot(report, name):
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    shot = os.path.join(ARTIFACTS, name)
+    if os.path.exists(shot):
+        os.remove(shot)
+    done = chromium(
+        "--screenshot=" + shot, "--window-size=1280,2400", "file://" + os.path.join(report, "index.html")
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return shot
+
+
+def test_the_report_opens_from_file_with_every_image_loaded_and_no_errors(report):
+    probe, stderr = open_probed(report)
     assert probe["errors"] == []
-    assert [line for line in done.stderr.splitlines() if ":CONSOLE" in line] == []  # the page logs nothing
+    assert [line for line in stderr.splitlines() if ":CONSOLE" in line] == []  # the page logs nothing
     assert probe["images"] >= 8 and probe["broken"] == []
-    assert probe["sections"][0] == "summary" and probe["sections"][-1] == "appendix"
+    assert probe["sections"][:2] == ["summary", "history"] and probe["sections"][-1] == "appendix"
+    assert probe["history"] == []  # two nights of the golden suite: a line, no figure
     for problem in ("linear", "linear-noisy", "curve", "lenet"):
         assert "problem-" + problem in probe["sections"]
     assert probe["rows"] == 24 and probe["filtered"] == 2  # the two diverged trials
@@ -95,15 +129,19 @@ def test_the_report_opens_from_file_with_every_image_loaded_and_no_errors(report
 
 
 def test_a_screenshot_of_the_report_is_kept_for_a_person_to_look_at(report):
-    os.makedirs(ARTIFACTS, exist_ok=True)
-    shot = os.path.join(ARTIFACTS, "report-golden.png")
-    if os.path.exists(shot):
-        os.remove(shot)
-    done = chromium(
-        "--screenshot=" + shot, "--window-size=1280,2400", "file://" + os.path.join(report, "index.html")
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    shot = screenshot(report, "report-golden.png")
     assert os.path.getsize(shot) > 50_000  # a page with figures, not a blank one
+
+
+def test_the_history_section_s_trend_figures_render(history_report):
+    probe, stderr = open_probed(history_report)
+    assert probe["errors"] == [] and probe["broken"] == []
+    assert [line for line in stderr.splitlines() if ":CONSOLE" in line] == []
+    assert probe["sections"][:2] == ["summary", "history"]
+    assert len(probe["history"]) == 2 and all(width > 0 for width in probe["history"])  # step and train time
+    # The page's top, History section included (its figures are the first on this page).
+    shot = screenshot(history_report, "report-history.png")
+    assert os.path.getsize(shot) > 50_000
 
 
 LANDSCAPE_SUITE = """\

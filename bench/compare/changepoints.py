@@ -121,8 +121,42 @@ def candidate_breaks(values: Sequence[float], settings: Settings = Settings()) -
     signal = numpy.asarray(values, dtype=float) / level  # a penalty in the same units
     sigma = max(noise_sigma(list(signal)), NOISE_FLOOR)
     penalty = settings.penalty_factor * sigma**2 * math.log(n)
-    algo = ruptures.Pelt(model="l2", min_size=settings.min_size, jump=1).fit(signal.reshape(-1, 1))
-    return [b for b in algo.predict(pen=penalty) if b < n]
+    algo = ruptures.Pelt(custom_cost=_prefix_l2_cost(), min_size=settings.min_size, jump=1)
+    return [b for b in algo.fit(signal).predict(pen=penalty) if b < n]
+
+
+def _prefix_l2_cost():
+    """ruptures' ``l2`` cost (a segment's squared deviations from its mean) from prefix sums.
+
+    Pelt asks for the cost of ~n^2/2 segments; ruptures' own CostL2 computes each with a numpy
+    variance (about 10 microseconds a call, 24 ms a 60-night series: 16 s for the 650 series
+    of a 1,000-trial suite). Sums of x and x^2 make each call a few float operations. The
+    signal is centred first, so the subtraction below loses no precision that matters against
+    the penalty (tests/test_history_changepoints.py checks the breaks against ruptures' l2).
+    """
+    from itertools import accumulate
+
+    from ruptures.base import BaseCost
+
+    class PrefixL2(BaseCost):
+        model = "prefix-l2"
+        min_size = 1
+
+        def fit(self, signal):
+            self.signal = signal  # Pelt.predict reads its length from here
+            values = [float(v) for v in signal.reshape(-1)]
+            mean = math.fsum(values) / len(values)
+            centred = [v - mean for v in values]
+            self.sums = [0.0] + list(accumulate(centred))
+            self.squares = [0.0] + list(accumulate(v * v for v in centred))
+            return self
+
+        def error(self, start, end):
+            total = self.sums[end] - self.sums[start]
+            # Never below zero, which a variance cannot be (rounding could make it -1e-18).
+            return max(self.squares[end] - self.squares[start] - total * total / (end - start), 0.0)
+
+    return PrefixL2()
 
 
 def _one_sided_p(after: Sequence[float], before: Sequence[float], higher: bool) -> float:

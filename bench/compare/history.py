@@ -23,8 +23,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from bench import store
 from bench.analysis import require_pandas
 from bench.analysis.choice import LABEL_AXES
-from bench.analysis.load import load
-from bench.compare import changepoints
+from bench.compare import changepoints, night_cache
 from bench.compare.history_canary import CANARY, canary_nights, mark_machine_moved
 
 
@@ -53,24 +52,35 @@ METRICS = {
     )
 }
 DEFAULT_METRICS = tuple(METRICS)
+# What load_series reads of a night's trials (and all night_cache keeps of them).
+TRIAL_COLUMNS = (
+    ["status", "configuration", "problem", "optimizer", "lr", "throttled", "stability"]
+    + LABEL_AXES
+    + [m.column for m in METRICS.values() if m.column]  # the canary is read from the manifests
+)
 
 # Why a night is left out of a time or energy series, in the order they are checked.
 POWER_MODE, THROTTLED, UNSTABLE = "power_mode", "throttled", "unstable"
 REASONS = (POWER_MODE, THROTTLED, UNSTABLE)
 
 SERIES_KEY = ["suite", "metric", "configuration_key", "machine"]
+# configuration_key (bench.ranking's) names the series exactly: two configurations can share
+# a label (the label shows only the axes the suite varies).
 CHANGE_COLUMNS = [
-    "suite", "metric", "configuration", "machine", "kind", "night", "since_night", "run_before", "run_after",
+    "suite", "metric", "configuration", "configuration_key", "machine", "kind", "night", "since_night", "run_before", "run_after",
     "commit_before", "commit_after", "level_before", "level_after", "ratio", "p_value", "regression", "nights",
     "excluded_power_mode", "excluded_throttled", "excluded_unstable", "machine_moved", "canary_ratio",
 ]  # fmt: skip
 
 
-def find_runs(results_dir: str, suite: Optional[str] = None) -> Dict[str, List[Tuple[str, Dict[str, Any]]]]:
+def find_runs(
+    results_dir: str, suite: Optional[str] = None, until: Optional[str] = None
+) -> Dict[str, List[Tuple[str, Dict[str, Any]]]]:
     """Per suite, its runs as (run directory, manifest), in the order they started.
 
     ``results_dir`` is a results directory (``<suite>/<run-id>/`` below it) or one suite's
-    directory (run directories right below it)."""
+    directory (run directories right below it). ``until``: a run directory; the runs that
+    started after it are left out, as if they had not happened yet."""
     if not os.path.isdir(results_dir):
         raise HistoryError(f"{results_dir}: not a directory")
 
@@ -102,7 +112,19 @@ def find_runs(results_dir: str, suite: Optional[str] = None) -> Dict[str, List[T
         suites = {suite: suites[suite]}
     if not suites:
         raise HistoryError(f"{results_dir}: no runs (no <suite>/<run-id>/manifest.json below it)")
+    if until is not None:
+        suites = {name: runs_until(runs, until) for name, runs in suites.items()}
     return suites
+
+
+def runs_until(runs: List[Tuple[str, Dict[str, Any]]], until: str) -> List[Tuple[str, Dict[str, Any]]]:
+    """``runs`` (as find_runs orders them) up to and including the run directory ``until``;
+    all of them when ``until`` is not among them."""
+    target = os.path.realpath(until)
+    for position, (run_dir, _) in enumerate(runs):
+        if os.path.realpath(run_dir) == target:
+            return runs[: position + 1]
+    return runs
 
 
 def machine_label(manifest: Dict[str, Any]) -> str:
@@ -127,22 +149,30 @@ def _label(row, axes: Sequence[str]) -> str:
     return f"{row['problem']} {row['optimizer']} lr {row['lr']:g}{extra}"
 
 
-def load_series(results_dir: str, suite: Optional[str] = None, metrics: Sequence[str] = DEFAULT_METRICS):
+def load_series(
+    results_dir: str,
+    suite: Optional[str] = None,
+    metrics: Sequence[str] = DEFAULT_METRICS,
+    until: Optional[str] = None,
+):
     """The tidy series frame: one row per (suite, metric, configuration, machine, night) with
     ``value`` (median over seeds), ``run_id``, ``git_commit``, ``started_at``, ``power_mode``
-    and ``excluded`` (a reason from REASONS, or None)."""
+    and ``excluded`` (a reason from REASONS, or None).
+
+    ``until``: as find_runs takes it (the report of an older run shows the history up to that
+    run, and later nights do not decide its power-mode majority)."""
     pd = require_pandas()
     unknown = [m for m in metrics if m not in METRICS]
     if unknown:
         raise HistoryError(f"unknown metric(s) {', '.join(unknown)}; known: {', '.join(METRICS)}")
     frames = []
-    for suite_name, runs in find_runs(results_dir, suite).items():
+    for suite_name, runs in find_runs(results_dir, suite, until).items():
         if CANARY in metrics:
             frames.append(_exclude(canary_nights(suite_name, runs, machine_label, power_mode), clocked=True))
         nights = []
         for night, (run_dir, manifest) in enumerate(runs):
             try:
-                trials, _ = load(run_dir)
+                trials = night_cache.trials(run_dir, TRIAL_COLUMNS)
             except store.StoreError as error:
                 raise HistoryError(str(error)) from None
             if trials.empty:
@@ -166,6 +196,9 @@ def load_series(results_dir: str, suite: Optional[str] = None, metrics: Sequence
         keys = ["configuration", "machine", "night"]
         grouped = trials.groupby(keys, sort=True)
         firsts = grouped.first()
+        # Once per (configuration, machine, night), not per metric: with many nights, labelling
+        # row by row took seconds.
+        labels = [_label(row, axes[row["problem"]]) for row in firsts.to_dict("records")]
         for name in metrics:
             if name == CANARY:
                 continue  # from the manifests, above
@@ -178,7 +211,7 @@ def load_series(results_dir: str, suite: Optional[str] = None, metrics: Sequence
             }).reset_index()  # fmt: skip
             for column in ("run_id", "git_commit", "started_at", "power_mode", "problem", "optimizer"):
                 frame[column] = firsts[column].to_numpy()
-            frame["configuration_label"] = [_label(row, axes[row["problem"]]) for _, row in firsts.iterrows()]
+            frame["configuration_label"] = labels
             frame = frame[frame["value"].notna()]
             if frame.empty:
                 continue  # not measured here (energy without a power source)
@@ -235,7 +268,7 @@ def find_changes(series, settings: Optional[changepoints.Settings] = None):
     before_nights = []  # per row: the last night at the old level (a step), for mark_machine_moved
     examined = short = 0
     excluded = Counter()  # type: Counter
-    for (suite, metric, _, machine), group in series.groupby(SERIES_KEY, sort=True):
+    for (suite, metric, key, machine), group in series.groupby(SERIES_KEY, sort=True):
         group = group.sort_values("night")
         kept = group[group["excluded"].isna()].reset_index(drop=True)
         counts = group["excluded"].value_counts()
@@ -250,8 +283,8 @@ def find_changes(series, settings: Optional[changepoints.Settings] = None):
             after = kept.iloc[change.index]
             rows.append({
                 "suite": suite, "metric": metric, "configuration": group["configuration"].iloc[0],
-                "machine": machine, "kind": change.kind.value, "night": int(after["night"]),
-                "since_night": int(kept.iloc[change.since]["night"]),
+                "configuration_key": key, "machine": machine, "kind": change.kind.value,
+                "night": int(after["night"]), "since_night": int(kept.iloc[change.since]["night"]),
                 "run_before": before["run_id"], "run_after": after["run_id"],
                 "commit_before": before["git_commit"], "commit_after": after["git_commit"],
                 "level_before": change.level_before, "level_after": change.level_after,

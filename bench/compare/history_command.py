@@ -26,7 +26,21 @@ def _short(commit) -> str:
     return str(commit)[:10] if isinstance(commit, str) and commit else "?"
 
 
-def _direction(row) -> str:
+# One function per derived column of a change row, shared with the report's History table.
+def night_text(row) -> str:
+    """A step's first night at the new level; creep's best nights' first night to the recent ones'."""
+    return str(row["night"]) if row["kind"] == "step" else f"{row['since_night']} to {row['night']}.."
+
+
+def runs_text(row) -> str:
+    return f"{row['run_before']} -> {row['run_after']}"
+
+
+def commits_text(row) -> str:
+    return f"{_short(row['commit_before'])} -> {_short(row['commit_after'])}"
+
+
+def direction_text(row) -> str:
     if row["metric"] == CANARY:
         return "machine slower" if row["ratio"] > 1 else "machine faster"
     direction = "regression" if row["regression"] else "improvement"
@@ -35,17 +49,19 @@ def _direction(row) -> str:
     return direction
 
 
-def _cells(row) -> List[str]:
+def left_out_text(row) -> str:
+    """The series' nights left out, by reason ("2 throttled, 1 power mode"), or "-"."""
     left_out = ", ".join(
         f"{int(row[f'excluded_{r}'])} {r.replace('_', ' ')}" for r in REASONS if row[f"excluded_{r}"]
     )
+    return left_out or "-"
+
+
+def _cells(row) -> List[str]:
     return [
-        row["metric"], row["configuration"], row["machine"], row["kind"],
-        str(row["night"]) if row["kind"] == "step" else f"{row['since_night']} to {row['night']}..",
-        f"{row['run_before']} -> {row['run_after']}",
-        f"{_short(row['commit_before'])} -> {_short(row['commit_after'])}",
-        f"{row['level_before']:.4g}", f"{row['level_after']:.4g}", f"{row['ratio']:.3f}",
-        f"{row['p_value']:.2g}", _direction(row), left_out or "-",
+        row["metric"], row["configuration"], row["machine"], row["kind"], night_text(row), runs_text(row),
+        commits_text(row), f"{row['level_before']:.4g}", f"{row['level_after']:.4g}", f"{row['ratio']:.3f}",
+        f"{row['p_value']:.2g}", direction_text(row), left_out_text(row),
     ]  # fmt: skip
 
 

@@ -19,7 +19,7 @@ import yaml
 
 import bench
 from bench import store
-from bench.report import header, html, landscapes, markdown, tables
+from bench.report import header, history_section, html, landscapes, markdown, tables
 from bench.report.data import ReportData, load_report_data
 from bench.report.figures import FigureItem
 
@@ -95,7 +95,12 @@ def build_report(
     if landscape_table is not None:
         every_table.append(landscape_table)
     items = figure_items(data, figure_modules)
-    images = {item.name: _image(item) for item in items if item.figure is not None}
+    history = history_section.build(data)
+    # The History section's figures and table are drawn and written with the others, and placed
+    # by the renderers themselves (history.*), not by section name.
+    drawn = items + history.figures
+    written = every_table + ([history.table] if history.table is not None else [])
+    images = {item.name: _image(item) for item in drawn if item.figure is not None}
     facts = header.run_facts(data) + header.machine_facts(data.manifest)
     if data.baseline is not None:
         facts.insert(1, ("baseline", f"{data.baseline.label} ({data.baseline.run_dir})"))
@@ -105,19 +110,18 @@ def build_report(
     shutil.rmtree(staging, ignore_errors=True)
     os.makedirs(os.path.join(staging, "tables"))
     os.makedirs(os.path.join(staging, "figures"))
-    for table in every_table:
+    for table in written:
         table.frame.to_csv(os.path.join(staging, "tables", table.name + ".csv"), index=False)
-    for item in items:
+    for item in drawn:
         if item.name in images:
             with open(os.path.join(staging, "figures", f"{item.name}.{item.format}"), "wb") as handle:
                 handle.write(images[item.name])
     with_landscapes = problems + ([landscapes.LANDSCAPES] if landscape_table is not None else [])
-    _write(
-        staging, "report.md", markdown.render(title, description, facts, every_table, items, with_landscapes)
-    )
+    summary = markdown.render(title, description, facts, every_table, items, with_landscapes, history)
+    _write(staging, "report.md", summary)
     suite_text = yaml.safe_dump(data.manifest.get("suite_document", {}), sort_keys=False)
     page = html.render(title, description, facts, suite_text, every_table, items, images, problems,
-                       os.path.abspath(data.run_dir), bench.__version__)  # fmt: skip
+                       os.path.abspath(data.run_dir), bench.__version__, history)  # fmt: skip
     _write(staging, "index.html", page)
     _swap_in(staging, out_dir)
     return out_dir

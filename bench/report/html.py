@@ -12,6 +12,7 @@ import jinja2
 
 from bench.report.figures import LANDSCAPES, OVERVIEW, FigureItem
 from bench.report.header import Facts
+from bench.report.history_section import HistorySection
 from bench.report.tables import Table
 
 TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
@@ -51,6 +52,7 @@ def _anchor(name: str) -> str:
 def render(
     title: str, description: str, facts: Facts, suite_text: str, tables: List[Table],
     figures: List[FigureItem], images: Dict[str, bytes], sections: List[str], run_dir: str, version: str,
+    history: HistorySection,
 ) -> str:  # fmt: skip
     def part(section: str) -> Dict[str, Any]:
         return {
@@ -65,4 +67,8 @@ def render(
         title=title, description=description, facts=facts, suite_text=suite_text,
         overview=part(OVERVIEW), sections=[part(s) for s in sections], landscapes=part(LANDSCAPES),
         appendix=[_table(t) for t in tables if t.section == "appendix"], run_dir=run_dir, version=version,
+        history={
+            "sentence": history.sentence, "table": history.table and _table(history.table),
+            "figures": [_figure(f, images) for f in history.figures], "more": history.more,
+        },
     )  # fmt: skip

@@ -9,6 +9,7 @@ from typing import List
 
 from bench.report.figures import LANDSCAPES, OVERVIEW, FigureItem
 from bench.report.header import Facts
+from bench.report.history_section import HistorySection
 from bench.report.tables import Table
 
 # What makes inline Markdown of plain text: emphasis, code, links and images, raw HTML, table
@@ -37,8 +38,20 @@ def _figure(item: FigureItem) -> List[str]:
     return [f"![{escape(item.title)}]({path})", "", escape(item.note), ""]
 
 
+def _history(history: HistorySection) -> List[str]:
+    lines = ["## History", "", escape(history.sentence), ""]
+    if history.table is not None:
+        lines += [f"**{escape(history.table.title)}** ([csv](tables/{history.table.name}.csv))", ""]
+        lines += _table(history.table) + [""]
+    for item in history.figures:
+        lines += _figure(item)
+    if history.more:
+        lines += [escape(history.more), ""]
+    return lines
+
+
 def render(title: str, description: str, facts: Facts, tables: List[Table], figures: List[FigureItem],
-           sections: List[str]) -> str:  # fmt: skip
+           sections: List[str], history: HistorySection) -> str:  # fmt: skip
     lines = [f"# {escape(title)}", ""]
     if description:
         lines += [escape(description.strip()), ""]
@@ -52,6 +65,8 @@ def render(title: str, description: str, facts: Facts, tables: List[Table], figu
             lines += _table(table) + [""]
         for item in (f for f in figures if f.section == section):
             lines += _figure(item)
+        if section == OVERVIEW:  # the nightly reader's first question: did anything change?
+            lines += _history(history)
     appendix = [t for t in tables if t.section == "appendix"]
     if appendix:
         lines += ["## Appendix", ""]
