@@ -65,7 +65,9 @@ def runs(tmp_path_factory):
         "threads": make_run(write, results, "threads", threads=2),
         # One seed a side: too few for a test over seeds, so the steps' own times are the samples.
         "one-seed": make_run(write, results, "one-seed", seeds=1),
-        "one-seed-slow": make_run(write, results, "one-seed-slow", seeds=1, slowdown=0.2),
+        # 50%: a single trial a side sees a whole run's drift (20% between consecutive runs here),
+        # so this checks the per-step mechanism; the 20% power test is the 8-seed one above.
+        "one-seed-slow": make_run(write, results, "one-seed-slow", seeds=1, slowdown=0.5),
         "root": str(root),
     }
 
@@ -114,7 +116,7 @@ def test_a_20_percent_slower_step_is_a_step_time_regression_and_exit_1(runs):
 
 
 @pytest.mark.slow
-def test_with_one_trial_a_side_the_step_times_are_the_samples_and_a_20_percent_slowdown_regresses(runs):
+def test_with_one_trial_a_side_the_step_times_are_the_samples_and_a_50_percent_slowdown_regresses(runs):
     code, result = compare(runs["one-seed"], runs["one-seed-slow"])
     steps = {c["problem"]: c for c in result["cells"] if c["metric"] == "step_time"}
     judged = {p: c for p, c in steps.items() if "the machine was busy" not in c["note"]}
@@ -127,7 +129,7 @@ def test_with_one_trial_a_side_the_step_times_are_the_samples_and_a_20_percent_s
         if cell["verdict"] == "insufficient data":  # a busy machine is said, as with seeds
             assert "the machine was busy" in cell["note"], cell
             continue
-        assert cell["verdict"] == "regressed" and 1.1 < cell["ratio"] < 1.4, cell
+        assert cell["verdict"] == "regressed" and 1.25 < cell["ratio"] < 1.9, cell
     assert code == 1
     # Other metrics have no per-step samples: one seed a side stays insufficient data for them.
     losses = [c for c in result["cells"] if c["metric"] == "final_loss"]
