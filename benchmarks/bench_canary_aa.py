@@ -29,20 +29,13 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+import bench_gate_aa  # noqa: E402 -- beside this file
+
 from bench.compare import drift, gate, sides  # noqa: E402
 from bench.compare.policy import Policy  # noqa: E402
 
-SUITE = """
-name: canary-aa
-problems:
-  linear: {steps: 150, lr: {sgd: 0.5, adam: 0.05}}
-  lenet: {steps: 60, batch: 16, options: {train_size: 128, test_size: 64}}
-optimizers: {sgd: {lr: 0.1}, adam: {lr: 0.002}}
-seeds: [0, 1, 2, 3, 4]
-budget: {eval_every: 30}
-warmup: 1
-telemetry: {sources: none}
-"""
+# The gate's A/A suite, unslowed: the canary's spread is measured beside the same workload.
+SUITE = bench_gate_aa.SUITE.replace("name: aa\n", "name: canary-aa\n") % 0.0
 
 
 def quantiles(values, qs=(0.5, 0.9, 0.95, 1.0)) -> str:
