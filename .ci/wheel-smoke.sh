@@ -37,9 +37,12 @@ echo "wheel-smoke: installed into a fresh venv ($(( $(date +%s) - started ))s)"
 
 mkdir "$work/elsewhere"
 (cd "$work/elsewhere" && "$work/venv/bin/optbench" run smoke --results "$work/results")
+# As many records as the installed package's own plan of the suite says: the count follows the
+# shipped suite instead of a number written here that goes stale when the suite grows.
+planned=$(cd "$work/elsewhere" && "$work/venv/bin/optbench" plan smoke | sed -n '1s/.*: \([0-9][0-9]*\) trials$/\1/p')
 trials=$(cat "$work"/results/smoke/*/trials.jsonl | wc -l)
-if [ "$trials" -ne 49 ]; then
-  echo "wheel-smoke: expected 49 trial records, found $trials" >&2
+if [ -z "$planned" ] || [ "$trials" -ne "$planned" ]; then
+  echo "wheel-smoke: the plan of smoke says ${planned:-(unreadable)} trials, the run recorded $trials" >&2
   exit 1
 fi
 echo "wheel-smoke: done in $(( $(date +%s) - started ))s"

@@ -316,13 +316,15 @@ def test_where_seeds_are_too_few_step_time_is_tested_over_the_trials_steps():
 STEPS_JSON = os.path.join(os.path.dirname(__file__), "golden", "pytest-benchmark", "steps-5.3.1.json")
 
 
-def steps_file(path, factor, tmp_path, keep_data=True):
-    """The golden file with 60 steady rounds a benchmark around its median, times ``factor``
-    (50 rounds at least, or the stability rule does not judge them)."""
+def steps_file(path, factor, tmp_path, keep_data=True, rounds=60):
+    """The golden file with ``rounds`` steady rounds a benchmark around its median, times
+    ``factor`` (50 rounds at least, or the stability rule does not judge them)."""
     document = json.load(open(STEPS_JSON))
     for bench in document["benchmarks"]:
         if keep_data:
-            bench["stats"]["data"] = [bench["stats"]["median"] * (1 + 0.002 * i) * factor for i in range(60)]
+            bench["stats"]["data"] = [
+                bench["stats"]["median"] * (1 + 0.12 * i / rounds) * factor for i in range(rounds)
+            ]
         else:
             del bench["stats"]["data"]
     out = tmp_path / path
@@ -353,6 +355,21 @@ def test_pytest_benchmark_files_are_compared_on_their_raw_round_times(tmp_path):
     assert all(c["p_worse"] < 0.01 for c in result["cells"])
 
 
+def test_windows_of_pytest_benchmark_files_with_thousands_of_rounds_are_judged(tmp_path):
+    # As CI's self-gate writes them: ~4,000 rounds a benchmark, two files a side. The exact
+    # test's bound 1 / C(n + m, n) overflows a float there; it once crashed compare.
+    before = ",".join(steps_file(f"before-{i}.json", 1.0, tmp_path, rounds=4000) for i in (1, 2))
+    after = ",".join(steps_file(f"after-{i}.json", 1.3, tmp_path, rounds=4000) for i in (1, 2))
+    same = run_cli("compare", before, before, "--format", "json")
+    result = json.loads(same.stdout)
+    assert same.returncode == 0 and result["verdict"] == "no change", same.stderr
+    assert all(c["samples"] == [8000, 8000] for c in result["cells"])
+    slower = run_cli("compare", before, after, "--format", "json")
+    result = json.loads(slower.stdout)
+    assert slower.returncode == 1 and {c["verdict"] for c in result["cells"]} == {"regressed"}, slower.stderr
+    assert all(c["ratio"] == pytest.approx(1.3) for c in result["cells"])
+
+
 def test_pytest_benchmark_files_refuse_a_run_and_files_without_round_times(tmp_path):
     mixed = run_cli("compare", STEPS_JSON, golden_run(2))
     assert mixed.returncode == 2 and "compare runs with runs" in mixed.stderr
@@ -373,6 +390,8 @@ def test_the_exact_rank_test_on_known_answers():
     assert stats.p_larger([4, 5, 6], [1, 2, 3]) == 1.0
     assert stats.smallest_p(5, 5) == pytest.approx(1 / 252)
     assert stats.smallest_p(2, 2) == pytest.approx(1 / 6)
+    # C(1200, 600) is beyond a float: no OverflowError, the bound is simply as low as can be.
+    assert stats.smallest_p(600, 600) == 0.0 and stats.smallest_p(4000, 8000) == 0.0
     # U = 8 of 9 pairs: the splits with U >= 8 are 2 of C(6, 3) = 20
     assert stats.p_larger([1, 2, 4], [3, 5, 6]) == pytest.approx(2 / 20)
     # all tied: no evidence either way

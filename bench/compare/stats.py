@@ -39,7 +39,10 @@ def smallest_p(n1: int, n2: int) -> float:
     data", not a pass."""
     if n1 == 0 or n2 == 0:
         return 1.0
-    return 1.0 / splits(n1, n2)
+    try:
+        return 1.0 / splits(n1, n2)
+    except OverflowError:  # C(n1 + n2, n1) beyond a float (e.g. 600 + 600 rounds): p as small as 0
+        return 0.0
 
 
 def p_larger(baseline: Sequence[float], candidate: Sequence[float]) -> float:
