@@ -16,7 +16,7 @@ $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q -U pip
 	$(BIN)/python -m pip install -q "$(TORCH)"
-	$(BIN)/python -m pip install -q -e ".[report,test,jetson]"
+	$(BIN)/python -m pip install -q -e ".[report,test,jetson,dask]"
 	touch $@
 
 # Ends with the report of the run it made: results/<suite>/ names the suite's latest run.

@@ -62,6 +62,7 @@ def _parser() -> argparse.ArgumentParser:
         "--skip-missing-devices", action="store_true",
         help="record trials on absent devices (cuda without a GPU) as skipped instead of refusing to start",
     )  # fmt: skip
+    _executor_options(run)
 
     plan = commands.add_parser("plan", help="show what a suite expands to, without running it")
     plan.add_argument("suite", nargs="?", default=DEFAULT_SUITE, help=SUITE_HELP)
@@ -89,6 +90,27 @@ def _parser() -> argparse.ArgumentParser:
     _compare_parsers(commands)
     _nightly_parser(commands)
     return parser
+
+
+def _executor_options(run) -> None:
+    """Where the trials run (docs/DISTRIBUTED.md); each overrides the suite's ``executor:``."""
+    run.add_argument(
+        "--executor", choices=["local", "dask"],
+        help="local: in this process, one trial at a time (the default, the only fair timing); "
+        "dask: on dask.distributed workers (needs optbench[dask])",
+    )  # fmt: skip
+    run.add_argument(
+        "--jobs", type=int, metavar="N",
+        help="local: N worker processes at once (convergence only: every record is marked timing_shared: "
+        "contended); dask without --scheduler: a LocalCluster of N workers",
+    )  # fmt: skip
+    run.add_argument(
+        "--scheduler", metavar="ADDRESS", help="run on this dask scheduler's workers (tcp://HOST:8786); implies --executor dask"
+    )  # fmt: skip
+    run.add_argument(
+        "--allow-mismatch", action="store_true",
+        help="dask: let workers whose Python, torch or optbench version differs from this one run trials (a warning, not an error)",
+    )  # fmt: skip
 
 
 def _nightly_parser(commands) -> None:

@@ -5,6 +5,7 @@ import os
 import sys
 
 from bench import activations, estimate, learners, optimizers, store
+from bench.executors.choice import with_overrides
 from bench.plan import MAX_TRIALS, make_plan
 from bench.problems import PROBLEMS
 from bench.suite import SHIPPED_SUITES, load_suite, suite_by_name, suite_names
@@ -140,6 +141,14 @@ def run_command(args) -> int:
             sys.stderr.write(f"error: --telemetry {args.telemetry}: {error}\n")
             return EXIT_BAD_INPUT
         plan = dataclasses.replace(plan, suite=dataclasses.replace(plan.suite, telemetry=telemetry))
+    try:
+        executor = with_overrides(
+            plan.suite.executor, args.executor, args.jobs, args.scheduler, args.allow_mismatch
+        )
+    except ValueError as error:
+        sys.stderr.write(f"error: {error}\n")
+        return EXIT_BAD_INPUT
+    plan = dataclasses.replace(plan, suite=dataclasses.replace(plan.suite, executor=executor))
     if args.new and (args.resume or args.run_id):
         sys.stderr.write("error: --new starts a fresh run; it cannot be combined with --resume or --run-id\n")
         return EXIT_BAD_INPUT

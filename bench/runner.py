@@ -1,6 +1,5 @@
 """Running a plan: every trial through the trainer, with telemetry, into the results store."""
 
-import dataclasses
 import datetime
 import hashlib
 import json
@@ -8,20 +7,18 @@ import os
 import sys
 import time
 import warnings
-from typing import Any, Callable, Dict, Iterable, List, Optional, TextIO, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, TextIO, Tuple
 
 import torch
 
-from bench import canary, estimate, store, trial_records
+from bench import canary, estimate, executors, store, trial_records
 from bench.environment import fingerprint
+from bench.executors import in_process
+from bench.executors.pooled import ExecutorError, run_pooled
 from bench.plan import Plan, TrialSpec
-from bench.problems import PROBLEMS, ProblemData
+from bench.problems import PROBLEMS
 from bench.progress import Progress
 from bench.record import SCHEMA_VERSION, TrialRecord
-from bench.trainer import TrialResult, run_trial
-
-BURN_IN_STEPS = 5
-WARM_UP_CHUNK_STEPS = 200  # warm-up trains in short trials: each preallocates its step buffers
 
 
 class RunError(Exception):
@@ -94,20 +91,6 @@ def preflight_data(plan: Plan) -> None:
             raise RunError(f"{plan.suite.path}: problems.{trial.problem}.options: {error}") from None
 
 
-class _DataCache:
-    """Trials of one problem and seed share their data; keep only the latest problem's."""
-
-    def __init__(self):
-        self.cache = {}  # type: Dict[Tuple, ProblemData]
-
-    def get(self, trial: TrialSpec) -> ProblemData:
-        key = (trial.problem, trial.seed, trial.options)
-        if key not in self.cache:
-            self.cache = {k: v for k, v in self.cache.items() if k[0] == trial.problem}
-            self.cache[key] = PROBLEMS[trial.problem].make_data(trial.seed, dict(trial.options))
-        return self.cache[key]
-
-
 def _open_telemetry(plan: Plan, run_dir: str):
     if plan.suite.telemetry.off:
         return None
@@ -131,13 +114,29 @@ def run_plan(
     once the run directory is open, and returns the ones to run, in the order to run them; it
     is iterated lazily, so it can decide at each trial whether to start one more (a nightly
     time window, bench.nightly). The run is finished only when every trial is recorded."""
-    missing = missing_devices(plan)
+    choice = plan.suite.executor
+    pool = None
+    if not choice.in_process:
+        try:  # before any data is loaded here: see bench.executors.processes
+            pool = executors.open_pool(choice, fingerprint(), out, missing_devices)
+        except ExecutorError as error:
+            raise RunError(str(error)) from None
+    try:
+        return _run_plan(plan, results, run_id, new, skip_missing_devices, out, resume, schedule, pool)
+    finally:
+        if pool is not None:
+            pool.close([])
+
+
+def _run_plan(plan, results, run_id, new, skip_missing_devices, out, resume, schedule, pool):
+    missing = missing_devices(plan) if pool is None else pool.missing_devices(plan)
     if missing and not (skip_missing_devices or plan.suite.on_missing_device == "skip"):
         lines = [f"{d}: {why}" for d, why in missing.items()]
         raise RunError("the suite asks for devices this machine lacks:\n  " + "\n  ".join(lines) +
                        "\n(pass --skip-missing-devices, or set on_missing_device: skip in the suite, "
                        "to record those trials as skipped)")  # fmt: skip
-    preflight_data(plan)
+    if not pool or not pool.remote:  # a worker's data is the worker's: its trials say if it is missing
+        preflight_data(plan)
     run_dir, resumed = choose_run_dir(plan, results, run_id, new, resume)
     manifest = {
         "schema": SCHEMA_VERSION,
@@ -161,10 +160,40 @@ def run_plan(
     except OSError as error:  # a read-only results directory, a full disk, no permission
         raise RunError(f"cannot write the run directory {run_dir}: {error.strerror}") from None
     try:
+        if pool is not None:
+            return run_dir, _run_pooled_trials(plan, writer, pool, missing, resumed, out, schedule)
         recorder = _open_telemetry(plan, run_dir)
         return run_dir, _run_trials(plan, writer, recorder, missing, resumed, out, schedule)
     finally:
         writer.close()
+
+
+def _run_pooled_trials(plan, writer, pool, missing, resumed, out, schedule) -> List[TrialRecord]:
+    """The trials on a pool of workers (bench.executors.pooled); this process alone writes them.
+
+    No drift canary and no telemetry here: the canary vouches for the one machine that timed
+    the trials, and each worker measures its own machine's telemetry per trial."""
+    run_dir = writer.run_dir
+    todo = [t for t in plan.trials if t.trial_id not in writer.done]
+    if resumed:
+        out.write(f"resuming {run_dir}: {len(plan.trials) - len(todo)} of {len(plan.trials)} trials already recorded\n")  # fmt: skip
+    else:
+        out.write(f"writing {run_dir}\n")
+    for note in plan.notes:
+        out.write(f"note: {note}\n")
+    choice = plan.suite.executor
+    out.write(f"executor: {choice.describe()}\n")
+    if pool.contended:
+        out.write(f"warning: {choice.jobs} trials at a time share this machine: their times and energies are "
+                  "contended (each record says timing_shared: contended, and compare and the report leave "
+                  "them out of time and energy verdicts); use the default, one at a time, to time\n")  # fmt: skip
+    writer.write_manifest(executor=dict(choice.to_json(), **pool.manifest_info()))
+    finished = False
+    try:
+        finished = run_pooled(plan, writer, pool, todo, missing, out, schedule) == len(todo)
+    finally:
+        writer.write_manifest(finished_at=trial_records.now() if finished else None)
+    return store.read_trials(run_dir)
 
 
 def _run_trials(plan, writer, recorder, missing, resumed, out, schedule=None) -> List[TrialRecord]:
@@ -181,11 +210,11 @@ def _run_trials(plan, writer, recorder, missing, resumed, out, schedule=None) ->
         writer.write_manifest(
             telemetry=recorder.manifest_info(), idle_baseline=recorder.measure_idle_baseline()
         )
-    data = _DataCache()
+    data = in_process.DataCache()
     runnable = [t for t in todo if t.device not in missing]
     if plan.suite.warmup_s and runnable:
         out.write(f"warming up for {plan.suite.warmup_s:g} s (untimed, unrecorded)\n")
-        _warm_up(runnable[0], plan.suite.warmup_s, data)
+        in_process.warm_up(runnable[0], plan.suite.warmup_s, data)
     canary_on = plan.suite.canary and bool(runnable)  # nothing to run: no machine to vouch for
     if canary_on:
         _measure_canary(plan, writer, "start")
@@ -198,8 +227,10 @@ def _run_trials(plan, writer, recorder, missing, resumed, out, schedule=None) ->
                 record, curve = trial_records.skipped(_where(plan, writer), trial, missing[trial.device]), []
                 trajectory = []
             else:
-                _burn_in(trial, data, warmed)
-                record, curve, trajectory = _one_trial(plan, writer, recorder, data, trial)
+                in_process.burn_in(trial, data, warmed)
+                record, curve, trajectory = in_process.one_trial(
+                    _where(plan, writer), plan.suite.slowdown, recorder, data, trial
+                )
             writer.append(record, curve, trajectory)
             progress.end(trial, record)
         # Only after the last trial: an interrupted session gets no end measurement (see
@@ -232,91 +263,5 @@ def _measure_canary(plan: Plan, writer, when: str) -> None:
     writer.write_manifest(canary=list(writer.manifest.get("canary") or []) + [entry])
 
 
-def _burn_in(trial: TrialSpec, data_cache, warmed: set) -> None:
-    """A few untimed steps before the first trial of each kind, so that lazy initialisation
-    (kernel selection, allocator growth, first-call imports) is not billed to that trial."""
-    kind = (trial.problem, trial.device, trial.implementation, trial.batch, trial.batch_norm, trial.threads)
-    if kind in warmed:
-        return
-    warmed.add(kind)
-    try:
-        data = data_cache.get(trial)
-    except (OSError, ValueError):
-        return  # the trial itself will record the error
-    run_trial(dataclasses.replace(trial, steps=BURN_IN_STEPS, epochs=None, eval_every=BURN_IN_STEPS),
-              PROBLEMS[trial.problem], data)  # fmt: skip
-
-
-def _warm_up(trial: TrialSpec, seconds: float, data_cache) -> None:
-    """Train the first trial's configuration, unrecorded, until ``seconds`` pass: the board
-    reaches its working temperature and clocks before anything is measured."""
-    try:
-        data = data_cache.get(trial)
-    except (OSError, ValueError):
-        return
-    chunk = dataclasses.replace(trial, steps=WARM_UP_CHUNK_STEPS, epochs=None, eval_every=WARM_UP_CHUNK_STEPS)
-    deadline = time.perf_counter() + seconds
-    while time.perf_counter() < deadline:
-        remaining = deadline - time.perf_counter()
-        run_trial(
-            dataclasses.replace(chunk, time_limit_s=max(remaining, 0.01)), PROBLEMS[trial.problem], data
-        )
-
-
 def _where(plan: Plan, writer) -> trial_records.Where:
     return plan.suite.name, os.path.basename(writer.run_dir)
-
-
-def _one_trial(plan, writer, recorder, data_cache, trial: TrialSpec):
-    where = _where(plan, writer)
-    problem = PROBLEMS[trial.problem]
-    cooling = recorder.wait_cool() if recorder is not None else None  # not part of the trial's time
-    started_at = trial_records.now()
-    wall_start = time.perf_counter()
-    if recorder is not None:
-        recorder.trial_begin(trial.trial_id)
-    try:
-        data = data_cache.get(trial)
-    except (OSError, ValueError) as error:
-        result = None
-        reason = f"loading data: {type(error).__name__}: {error}"
-    else:
-        result = run_trial(trial, problem, data, slowdown=plan.suite.slowdown)
-    telemetry = None
-    if recorder is not None:
-        train_start = result.train_start if result and result.train_start is not None else wall_start
-        train_end = result.train_end if result and result.train_end is not None else time.perf_counter()
-        telemetry = recorder.trial_end(trial.trial_id, train_start, train_end)
-        if result is not None and result.train_start is not None:
-            _training_energy(recorder, telemetry, result)
-        if cooling is not None:
-            telemetry["cooldown"] = cooling
-    wall = time.perf_counter() - wall_start
-    if result is None:
-        return trial_records.failed(where, trial, started_at, wall, reason, telemetry), [], []
-    record = trial_records.make(where, trial, result.outcome, started_at, wall, telemetry)
-    curve = [(trial.trial_id, p.step, p.time_s, p.loss, p.eval_loss, p.metric) for p in result.curve]
-    trajectory = [(trial.trial_id,) + point for point in result.trajectory or ()]
-    return record, curve, trajectory
-
-
-def _training_energy(recorder, telemetry: Dict[str, Any], result: TrialResult) -> None:
-    """Energy of the training alone, as the timings count it. The recorder integrates power
-    over the whole window from the first to the last timed step, which also holds the
-    untimed evaluations and checks between segments; sum over the timed segments instead."""
-
-    def over_segments(until: float) -> Optional[float]:
-        total = 0.0
-        for start, end in result.segments:
-            if end > until:
-                break
-            energy = recorder.energy_between(start, end)
-            if energy is None:
-                return None
-            total += energy
-        return total
-
-    if telemetry.get("energy_j") is not None:
-        telemetry["energy_train_j"] = over_segments(result.train_end)
-    if result.target_clock is not None:
-        telemetry["energy_to_target_j"] = over_segments(result.target_clock)

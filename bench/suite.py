@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
 from bench import optimizers
+from bench.executors.choice import ExecutorChoice, read_executor
 from bench.problems import PROBLEMS, Problem
 from bench.suite_reader import read_suite_yaml
 from bench.suite_values import (
@@ -43,7 +44,7 @@ TOP_KEYS = (
     ("name", "description", "problems", "optimizers", "seeds", "repeats", "budget")
     + AXES
     + ("exclude", "include", "order", "telemetry", "on_missing_device", "warmup", "slowdown", "regressions")
-    + ("canary", "canary_slowdown")
+    + ("canary", "canary_slowdown", "executor")
 )
 PROBLEM_KEYS = AXES + BUDGET_KEYS + ("options", "lr")
 ORDERS = ("grid", "random", "interleaved")
@@ -102,6 +103,8 @@ class Suite:
     # two are not part of the trial ids: turning the canary off does not change what is compared.
     canary: bool = True
     canary_slowdown: float = 0.0  # a testing aid: each canary iteration busy-waits this fraction of itself
+    # Where the trials run (bench/executors/): not part of the trial ids either.
+    executor: ExecutorChoice = ExecutorChoice()
 
 
 def load_suite(path: str) -> Suite:
@@ -134,6 +137,7 @@ def _parse(doc: Dict[str, Any], path: str, check: Checker) -> Optional[Suite]:
         _check_regressions(check, path, doc["regressions"])
     canary = check.boolean("canary", doc.get("canary", True))
     canary_slowdown = check.number("canary_slowdown", doc.get("canary_slowdown", 0.0), minimum=0.0)
+    executor = read_executor(check, doc.get("executor", "local"))
     description = doc.get("description", "")
     if not isinstance(description, str):
         check.fail("description", f"expected text, got {description!r}")
@@ -144,7 +148,7 @@ def _parse(doc: Dict[str, Any], path: str, check: Checker) -> Optional[Suite]:
         optimizers=tuple(optimizer_choices), seeds=seeds, exclude=exclude, include=include,
         order=order, telemetry=telemetry, on_missing_device=on_missing, warmup_s=float(warmup),
         slowdown=float(slowdown or 0.0), canary=canary, canary_slowdown=float(canary_slowdown or 0.0),
-        document=doc,
+        executor=executor, document=doc,
     )  # fmt: skip
 
 

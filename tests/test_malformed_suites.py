@@ -99,6 +99,12 @@ CORPUS = {
     "unknown-on-missing-device": OK + "on_missing_device: ignore\n",
     "regressions-unknown-metric": OK + "regressions: {checks: [speed:5%]}\n",
     "canary-not-a-boolean": OK + "canary: sometimes\n",
+    # where the trials run (bench/executors/choice.py)
+    "executor-unknown-kind": OK + "executor: cluster\n",
+    "executor-jobs-zero": OK + "executor: {kind: local, jobs: 0}\n",
+    "executor-scheduler-for-local": OK + "executor: {kind: local, scheduler: 'tcp://nano:8786'}\n",
+    "executor-unknown-worker-tag": OK + "executor: {kind: dask, workers: {gpu: maxwell}}\n",
+    "executor-worker-tag-not-a-name": OK + "executor: {kind: dask, workers: {device: [cuda, 3]}}\n",
     # a plan too large to expand
     "plan-too-large": "problems: [linear, curve]\noptimizers: {sgd: {lr: [%s]}, adam: {}}\nrepeats: 10000\n"
     % ", ".join(str(i / 1000) for i in range(1, 1001)),

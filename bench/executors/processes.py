@@ -1,0 +1,58 @@
+"""``local`` with ``jobs: N``: N worker processes on this machine, for convergence-only suites.
+
+Trials that share a machine's cores, caches and memory bandwidth time each other: every record
+of such a run is marked ``timing_shared: "contended"``, and the report and ``optbench compare``
+leave those times and energies out of their verdicts. The processes are spawned, not forked:
+a fork of a process whose torch has started its thread pools can hang in the child."""
+
+import concurrent.futures
+import multiprocessing
+import sys
+from typing import Any, Dict, List
+
+from bench.executors.pooled import Pool, TaskFailed
+from bench.executors.trial_worker import TaskResult, TrialTask, run_task
+from bench.plan import Plan
+
+
+class ProcessPool(Pool):
+    contended = True
+
+    def __init__(self, jobs: int, missing_devices):
+        self.jobs = jobs
+        self._missing_devices = missing_devices  # bench.runner's: this machine's devices
+        kwargs = {"max_workers": jobs}  # type: Dict[str, Any]
+        if sys.version_info >= (3, 7):  # noqa: UP036 -- the device half runs on 3.6
+            kwargs["mp_context"] = multiprocessing.get_context("spawn")  # novermin
+        self._executor = concurrent.futures.ProcessPoolExecutor(**kwargs)
+        # Start every process now. Python 3.6's pool takes no context and forks: safe only
+        # before this process has trained anything or started torch's threads (run_plan opens
+        # the pool before it loads any data).
+        self._executor.submit(int).result()
+
+    def capacity(self) -> int:
+        return self.jobs + 1  # one queued, so a finishing worker starts the next at once
+
+    def missing_devices(self, plan: Plan) -> Dict[str, str]:
+        return self._missing_devices(plan)
+
+    def submit(self, task: TrialTask) -> Any:
+        return self._executor.submit(run_task, task)
+
+    def wait(self, handles: List[Any], timeout: float) -> List[Any]:
+        done, _ = concurrent.futures.wait(handles, timeout, concurrent.futures.FIRST_COMPLETED)
+        return [h for h in handles if h in done]
+
+    def result(self, handle: Any) -> TaskResult:
+        try:
+            return handle.result()
+        except concurrent.futures.process.BrokenProcessPool as error:
+            raise TaskFailed(f"a worker process died: {error}") from None
+
+    def manifest_info(self) -> Dict[str, Any]:
+        return {"processes": self.jobs}
+
+    def close(self, unfinished: List[Any]) -> None:
+        for handle in unfinished:
+            handle.cancel()
+        self._executor.shutdown(wait=True)
