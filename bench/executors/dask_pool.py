@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import sys
+import time
 import uuid
 from typing import Any, Dict, List, TextIO
 
@@ -32,6 +33,7 @@ except ImportError as missing:  # bench.executors.open_pool turns this into one 
 
 CONNECT_S = 20.0  # to reach the scheduler
 WORKERS_WAIT_S = 30.0  # for a first worker to join it
+DESCRIBE_S = 60.0  # for each worker to say what it is (its first import of torch takes seconds)
 RESOURCE = "trial"
 
 
@@ -80,8 +82,17 @@ class DaskPool(Pool):
             address: self.client.submit(worker_facts.describe, workers=[address], allow_other_workers=False, pure=False)
             for address in info
         }  # fmt: skip
+        self._wait_described(described)
         usable, refused, mismatched = {}, [], []
         for address, future in described.items():
+            if future.status == "error":  # e.g. optbench is not installed there
+                error = future.exception()
+                refused.append(f"{address} could not describe itself: {type(error).__name__}: {error}")
+                continue
+            if future.status != "finished":  # it died, or hangs: it gets no trials of this run
+                refused.append(f"{address} did not describe itself ({future.status})")
+                future.cancel()
+                continue
             facts = future.result()
             must, should = worker_facts.differences(client_environment, facts["environment"])
             name = "{} ({})".format(address, facts["tags"]["host"])
@@ -116,6 +127,17 @@ class DaskPool(Pool):
                            "and energies are contended (marked timing_shared: contended, left out of time and "
                            "energy verdicts); one worker per machine to time\n")  # fmt: skip
         return usable
+
+    def _wait_described(self, described: Dict[str, Any]) -> None:
+        """Until every worker has described itself, has left, or DESCRIBE_S has passed."""
+        deadline = time.monotonic() + DESCRIBE_S
+        while time.monotonic() < deadline:
+            alive = set(self.client.scheduler_info(n_workers=-1)["workers"])
+            waiting = [f for a, f in described.items() if not f.done() and a in alive]
+            if not waiting:
+                return
+            with contextlib.suppress(TimeoutError, asyncio.TimeoutError):
+                distributed.wait(waiting, timeout=1.0)
 
     def _eligible(self, trial: TrialSpec) -> List[str]:
         return [a for a, facts in self.workers.items()
@@ -166,7 +188,7 @@ class DaskPool(Pool):
     def manifest_info(self) -> Dict[str, Any]:
         return {
             "scheduler": self.choice.scheduler or "LocalCluster",
-            "workers": {
+            "checked_workers": {
                 a: {"tags": f["tags"], "environment": f["environment"]} for a, f in self.workers.items()
             },
         }
