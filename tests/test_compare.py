@@ -3,6 +3,7 @@
 import json
 import math
 import os
+import shutil
 import subprocess
 
 import pytest
@@ -91,6 +92,27 @@ def test_the_same_suite_run_twice_is_no_regression_in_what_it_learned(runs, tmp_
     assert code == 0 and result["verdict"] == "no change", result
     assert len(result["cells"]) == 6 and all(c["ratio"] in (1.0, None) for c in result["cells"])
     assert all(c["baseline_median"] == c["candidate_median"] for c in result["cells"])
+
+
+@pytest.mark.slow
+def test_trials_timed_beside_others_are_left_out_of_time_verdicts_but_not_of_what_they_learned(
+    runs, tmp_path
+):
+    # As a vectorised sweep or parallel jobs write them (TrialRecord.timing_shared): the same
+    # run's records, marked batched. Their times are not their own, so no time verdict rests
+    # on them -- "insufficient data", saying why -- while what they learned is judged as ever.
+    batched = str(tmp_path / "gate" / "batched")
+    shutil.copytree(runs["a-again"], batched)
+    path = os.path.join(batched, "trials.jsonl")
+    records = [dict(json.loads(line), timing_shared="batched") for line in open(path)]
+    open(path, "w").write("".join(json.dumps(r) + "\n" for r in records))
+    code, result = compare(runs["a"], batched)
+    assert code == 3 and result["verdict"] == "insufficient data", result
+    timed = [c for c in result["cells"] if c["metric"] in ("step_time", "time_to_target")]
+    assert timed and {c["verdict"] for c in timed} == {"insufficient data"}
+    assert all("timed beside other trials" in c["note"] and "8 candidate" in c["note"] for c in timed), timed
+    learned = [c for c in result["cells"] if c["metric"] in ("final_loss", "final_metric")]
+    assert learned and {c["verdict"] for c in learned} == {"no change"}
 
 
 @pytest.mark.slow
