@@ -121,9 +121,8 @@ def test_a_sweep_over_two_workers_records_each_trial_once_with_its_workers_finge
     assert len(checked) == 2 and all(w["environment"]["torch"] for w in checked.values())
     assert all(w["tags"]["device"] in ("cpu", "cuda") for w in checked.values())
     assert manifest["finished_at"]
-    if "environment" in records[0]:  # schema 4's fields
-        assert all(r["environment"]["python"] and r["environment"]["host"] for r in records)
-        assert all(r["timing_shared"] == "contended" for r in records)
+    assert all(r["environment"]["python"] and r["environment"]["host"] for r in records)
+    assert all(r["timing_shared"] == "contended" for r in records)
 
 
 def test_a_worker_killed_mid_trial_has_its_trial_rerun_elsewhere_and_recorded_once(cluster, tmp_path):

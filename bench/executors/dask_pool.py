@@ -31,7 +31,7 @@ except ImportError as missing:  # bench.executors.open_pool turns this into one 
         "pip install 'optbench[dask]' (docs/DISTRIBUTED.md)"
     ) from None
 
-CONNECT_S = 20.0  # to reach the scheduler
+CONNECT_S = 10.0  # to reach the scheduler (distributed retries until then)
 WORKERS_WAIT_S = 30.0  # for a first worker to join it
 DESCRIBE_S = 60.0  # for each worker to say what it is (its first import of torch takes seconds)
 RESOURCE = "trial"

@@ -14,7 +14,7 @@ from bench import estimate, trial_records
 from bench.executors.trial_worker import TaskResult, TrialTask
 from bench.plan import Plan, TrialSpec
 from bench.progress import Progress
-from bench.record import TrialRecord
+from bench.record import CONTENDED, TrialRecord
 
 WAIT_S = 2.0  # how often the client looks up from waiting, to check that the pool is alive
 
@@ -119,14 +119,12 @@ def _output(pool: Pool, handle: Any, trial: TrialSpec, where):
 
 def _marked(record: TrialRecord, pool: Pool, result: TaskResult) -> TrialRecord:
     """The record with what the pool knows and the worker did not: whether its timing was
-    shared, and (on another machine) whose machine it was. Schema 4's fields, where present."""
-    names = {f.name for f in dataclasses.fields(record)}
-    changes = {}  # type: Dict[str, Any]
-    if "timing_shared" in names and pool.contended_trial(result):
-        changes["timing_shared"] = "contended"
-    if "environment" in names and pool.remote:
-        changes["environment"] = result.environment
-    return dataclasses.replace(record, **changes) if changes else record
+    shared with other trials, and (on a dask worker) the fingerprint of the machine that ran it."""
+    return dataclasses.replace(
+        record,
+        timing_shared=CONTENDED if pool.contended_trial(result) else None,
+        environment=result.environment if pool.remote else None,
+    )
 
 
 def _append(writer, progress: Progress, trial: TrialSpec, output) -> None:

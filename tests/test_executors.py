@@ -1,0 +1,157 @@
+"""Choosing an executor (the suite's ``executor:`` and run's options), ``local --jobs N`` in real
+processes, and what the device half does without dask. The dask executor itself, with real
+dask: tests/test_dask_executor.py."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from conftest import ROOT, run_cli
+
+from bench.executors import worker_facts
+from bench.executors.choice import ExecutorChoice, with_overrides
+
+SUITE = """
+problems: {linear: {steps: 150}, curve: {steps: 80}}
+optimizers: {sgd: {lr: [0.01, 0.1]}, adam: {lr: [0.01]}}
+repeats: 2
+telemetry: {sources: none}
+"""
+
+
+def _records(run_dir):
+    with open(os.path.join(run_dir, "trials.jsonl")) as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def _learned(records):
+    """What each trial learned: a function of its seed alone, whoever ran it."""
+    return {r["trial_id"]: (r["status"], r["steps"], r["final_loss"], r["best_loss"]) for r in records}
+
+
+def test_jobs_runs_in_processes_learns_what_one_process_learns_and_marks_every_time_contended(tmp_path):
+    suite = tmp_path / "jobs.yaml"
+    suite.write_text(SUITE)
+    results = str(tmp_path / "results")
+    alone = run_cli("run", str(suite), "--results", results, "--run-id", "alone")
+    assert alone.returncode == 0, alone.stderr
+    shared = run_cli("run", str(suite), "--results", results, "--run-id", "shared", "--jobs", "2")
+    assert shared.returncode == 0, shared.stderr
+    assert "executor: local, 2 processes" in shared.stderr
+    assert "warning: 2 trials at a time share this machine" in shared.stderr
+    local, pooled = _records(tmp_path / "results/jobs/alone"), _records(tmp_path / "results/jobs/shared")
+    assert len(pooled) == len({r["trial_id"] for r in pooled}) == 12
+    assert _learned(pooled) == _learned(local)
+    assert all(r["timing_shared"] == "contended" and r["environment"] is None for r in pooled)
+    # The default is unchanged: timed alone, on the manifest's machine.
+    assert all(r["timing_shared"] is None and r["environment"] is None for r in local)
+    assert "executor" not in json.load(open(str(tmp_path / "results/jobs/alone/manifest.json")))
+    manifest = json.load(open(str(tmp_path / "results/jobs/shared/manifest.json")))
+    assert manifest["executor"]["kind"] == "local" and manifest["executor"]["processes"] == 2
+    assert manifest["finished_at"]
+
+
+def test_the_suite_chooses_the_executor_and_the_command_line_overrides_it(write_suite, tmp_path):
+    suite = write_suite(SUITE + "executor: {kind: local, jobs: 2}\n", name="chosen.yaml")
+    done = run_cli("run", suite, "--results", str(tmp_path / "r"), "--jobs", "1")
+    assert done.returncode == 0 and "executor:" not in done.stderr, done.stderr  # in-process, as ever
+    assert all(r["timing_shared"] is None for r in _records(next((tmp_path / "r" / "chosen").iterdir())))
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (
+            ["--executor", "local", "--scheduler", "tcp://127.0.0.1:1"],
+            "--scheduler is for --executor dask, not local",
+        ),
+        (
+            ["--scheduler", "tcp://127.0.0.1:1", "--jobs", "2"],
+            "with --scheduler the workers are the scheduler's",
+        ),
+        (["--jobs", "0"], "--jobs must be at least 1, got 0"),
+    ],
+)
+def test_options_that_cannot_go_together_exit_2_with_nothing_recorded(
+    write_suite, tmp_path, options, message
+):
+    done = run_cli("run", write_suite(SUITE), "--results", str(tmp_path / "r"), *options)
+    assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert not (tmp_path / "r").exists()
+
+
+def test_an_unreachable_scheduler_exits_2_naming_it(write_suite, tmp_path):
+    pytest.importorskip("distributed", reason="needs optbench[dask] to try the connection")
+    done = run_cli(
+        "run", write_suite(SUITE), "--results", str(tmp_path / "r"), "--scheduler", "tcp://127.0.0.1:9"
+    )
+    assert done.returncode == 2 and "cannot reach the dask scheduler at tcp://127.0.0.1:9" in done.stderr, (
+        done.stderr
+    )
+    assert not (tmp_path / "r").exists()
+
+
+def _without_dask(*argv):
+    """optbench in a process where importing dask fails, as on a Python without optbench[dask]."""
+    code = (
+        "import sys\n"
+        "for name in ('dask', 'distributed'): sys.modules[name] = None\n"
+        "from bench.cli import main\n"
+        f"code = main({list(argv)!r})\n"
+        "print('dask imported' if any(sys.modules.get(n) for n in ('dask', 'distributed')) else 'no dask')\n"
+        "sys.exit(code)\n"
+    )
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, universal_newlines=True, timeout=300)  # fmt: skip
+
+
+def test_without_dask_local_runs_and_dask_is_one_clear_error(write_suite, tmp_path):
+    suite = write_suite(SUITE)
+    local = _without_dask("run", suite, "--results", str(tmp_path / "r"))
+    assert local.returncode == 0 and "no dask" in local.stdout, local.stderr
+    chosen = _without_dask("run", suite, "--results", str(tmp_path / "d"), "--executor", "dask")
+    assert chosen.returncode == 2, chosen.stderr
+    assert (
+        "executor dask needs dask.distributed" in chosen.stderr
+        and "pip install 'optbench[dask]'" in chosen.stderr
+    )
+    assert "Traceback" not in chosen.stderr and not (tmp_path / "d").exists()
+
+
+def test_overrides_replace_the_suites_choice_field_by_field():
+    suite = ExecutorChoice(kind="dask", scheduler="tcp://a:8786", workers=(("device", ("cuda",)),))
+    assert with_overrides(suite) == suite
+    assert with_overrides(suite, scheduler="tcp://b:8786").scheduler == "tcp://b:8786"
+    assert with_overrides(suite, kind="local") == ExecutorChoice()  # the dask settings do not carry over
+    assert with_overrides(ExecutorChoice(), jobs=3).contended
+    assert with_overrides(ExecutorChoice(), scheduler="tcp://b:8786").kind == "dask"
+    assert with_overrides(suite, allow_mismatch=True).allow_mismatch
+
+
+def test_version_differences_separate_what_must_match_from_what_should():
+    client = {"python": "3.11.7", "torch": "2.13.0", "optbench": "0.2.0", "numpy": "2.1", "git_commit": "a"}
+    assert worker_facts.differences(client, dict(client)) == ([], [])
+    must, should = worker_facts.differences(client, dict(client, torch="1.10.2", python="3.6.15"))
+    assert must == ["python_minor: 3.6 there, 3.11 here", "torch: 1.10.2 there, 2.13.0 here"]
+    assert should == []  # a different minor version is said once, not again as a patch level
+    must, should = worker_facts.differences(client, dict(client, python="3.11.2", numpy="1.26"))
+    assert must == [] and should == ["python: 3.11.2 there, 3.11.7 here", "numpy: 1.26 there, 2.1 here"]
+
+
+def test_cells_go_only_to_workers_that_can_run_them():
+    gpu = {
+        "device": "cuda",
+        "board": "NVIDIA Jetson Nano Developer Kit",
+        "power_mode": "MAXN",
+        "host": "nano1",
+    }
+    cpu = dict(gpu, device="cpu", board="none", power_mode="none", host="ws")
+    assert worker_facts.can_run_device("cuda", gpu, {"gpus": ["NVIDIA Tegra X1"]})
+    assert not worker_facts.can_run_device("cuda", cpu, {"gpus": []})
+    assert not worker_facts.can_run_device("cuda:1", gpu, {"gpus": ["NVIDIA Tegra X1"]})
+    assert worker_facts.can_run_device("cpu", gpu, {}) and worker_facts.can_run_device("auto", cpu, {})
+    wanted = (("power_mode", ("MAXN", "5W")),)
+    assert worker_facts.matches(wanted, gpu) and not worker_facts.matches(wanted, cpu)
