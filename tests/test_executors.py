@@ -84,9 +84,18 @@ def test_options_that_cannot_go_together_exit_2_with_nothing_recorded(
 
 def test_an_unreachable_scheduler_exits_2_naming_it(write_suite, tmp_path):
     pytest.importorskip("distributed", reason="needs optbench[dask] to try the connection")
-    done = run_cli(
-        "run", write_suite(SUITE), "--results", str(tmp_path / "r"), "--scheduler", "tcp://127.0.0.1:9"
-    )
+    # PYTHONPATH kept, for a dask installed with pip --target (docs/DISTRIBUTED.md, Python 3.6)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])))
+    command = [
+        "run",
+        write_suite(SUITE),
+        "--results",
+        str(tmp_path / "r"),
+        "--scheduler",
+        "tcp://127.0.0.1:9",
+    ]
+    done = subprocess.run([sys.executable, "-m", "bench"] + command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, universal_newlines=True, timeout=300)  # fmt: skip
     assert done.returncode == 2 and "cannot reach the dask scheduler at tcp://127.0.0.1:9" in done.stderr, (
         done.stderr
     )

@@ -57,7 +57,7 @@ class DaskPool(Pool):
             else:
                 self.cluster = distributed.LocalCluster(
                     n_workers=choice.jobs, threads_per_worker=1, processes=True, resources={RESOURCE: 1},
-                    dashboard_address=None, silence_logs=logging.ERROR, memory_limit=0,
+                    dashboard_address=":0", silence_logs=logging.ERROR, memory_limit=0,
                 )  # fmt: skip
                 self.client = distributed.Client(self.cluster)
         except (OSError, TimeoutError, asyncio.TimeoutError) as error:
@@ -77,7 +77,7 @@ class DaskPool(Pool):
             raise ExecutorError(f"no dask worker joined the scheduler at {self.choice.scheduler} "
                                 f"within {WORKERS_WAIT_S:g} s: start one with "
                                 f"`dask worker {self.choice.scheduler} --resources {RESOURCE}=1`") from None  # fmt: skip
-        info = self.client.scheduler_info(n_workers=-1)["workers"]
+        info = self._workers_info()
         described = {
             address: self.client.submit(worker_facts.describe, workers=[address], allow_other_workers=False, pure=False)
             for address in info
@@ -128,11 +128,18 @@ class DaskPool(Pool):
                            "energy verdicts); one worker per machine to time\n")  # fmt: skip
         return usable
 
+    def _workers_info(self) -> Dict[str, Dict[str, Any]]:
+        """Every worker the scheduler has (address -> its info), on every distributed since 2021.3."""
+        try:
+            return self.client.scheduler_info(n_workers=-1)["workers"]  # since 2025: else 5 at most
+        except TypeError:  # an older scheduler lists them all, and takes no n_workers
+            return self.client.scheduler_info()["workers"]
+
     def _wait_described(self, described: Dict[str, Any]) -> None:
         """Until every worker has described itself, has left, or DESCRIBE_S has passed."""
         deadline = time.monotonic() + DESCRIBE_S
         while time.monotonic() < deadline:
-            alive = set(self.client.scheduler_info(n_workers=-1)["workers"])
+            alive = set(self._workers_info())
             waiting = [f for a, f in described.items() if not f.done() and a in alive]
             if not waiting:
                 return
@@ -179,7 +186,7 @@ class DaskPool(Pool):
             raise TaskFailed(f"the task failed on its worker: {type(error).__name__}: {error}") from None
 
     def check_alive(self, waiting: List[TrialSpec]) -> None:
-        alive = set(self.client.scheduler_info(n_workers=-1)["workers"])
+        alive = set(self._workers_info())
         stranded = [t for t in waiting if not alive.intersection(self._eligible(t))]
         if stranded:
             raise ExecutorError(f"every checked dask worker that could run {len(stranded)} waiting trial(s) "
