@@ -191,6 +191,8 @@ def _run_pooled_trials(plan, writer, pool, missing, resumed, out, schedule) -> L
     finished = False
     try:
         finished = run_pooled(plan, writer, pool, todo, missing, out, schedule) == len(todo)
+    except ExecutorError as error:  # every worker that could go on has left: what is recorded stays
+        raise RunError(f"{error} (every finished trial is recorded in {run_dir})") from None
     finally:
         writer.write_manifest(finished_at=trial_records.now() if finished else None)
     return store.read_trials(run_dir)

@@ -1,26 +1,28 @@
 """What the dask executor costs per trial, against the default local executor, on this machine.
 
-    python benchmarks/bench_dask_overhead.py [--rounds 5] [--trials 24]
+    python benchmarks/bench_dask_overhead.py [--rounds 6] [--trials 24]
 
 One small suite of fast trials (linear regression, 100 steps: a few milliseconds of training
 each, so the executor's own cost is what shows) runs through run_plan, as `optbench run` runs
-it, alternately (A) in-process, one trial at a time, and (B) on a dask LocalCluster of one
-worker process with the `trial` resource, started once beforehand (its start-up is measured
-apart). One worker, so that B's trials run one at a time as A's do and the difference is the
+it, alternately (A) in-process, one trial at a time, and (B) on dask: a scheduler and one
+worker process with the `trial` resource, started once beforehand on loopback (their start-up
+is measured apart). One worker, so that B's trials run one at a time as A's do and the difference is the
 executor's: submitting, pickling the task and its result, the round trips through the scheduler,
 the client's wait. B's sessions also connect and check the worker (describe, versions): measured
-apart, by opening and closing the pool alone, and subtracted. Each round runs A and B once, in
-alternating order; round 1 is a warm-up and is left out (both sides' first trials of a kind
-burn in). Figures: medians over rounds. Nothing asserts a time.
+apart, by opening and closing the pool alone, and subtracted. Each side runs in a
+process of its own (A never shares one with dask's threads), twice, and its second sweep is
+timed: both warm. Each round runs A and B once, in alternating order; round 1 is left out.
+Figures: medians over rounds. Nothing asserts a time.
 """
 
 import argparse
 import dataclasses
 import io
-import logging
+import json
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -73,46 +75,90 @@ def _connect(choice: ExecutorChoice) -> float:
     return time.perf_counter() - started
 
 
+def one_side(side: str, scheduler: str, trials: int, work: str) -> None:
+    """One side, in a process of its own (so the local side never shares its process with dask's
+    threads), its times printed as JSON. The sweep runs twice and the second is timed: both
+    sides warm (the local process's first trials pay torch's lazy start-up, which a long-lived
+    dask worker paid once), so that the difference is the executor's own cost per trial."""
+    plan = _plan(work, trials, ExecutorChoice())
+    if side == "dask":
+        plan = _with(plan, ExecutorChoice(kind="dask", scheduler=scheduler))
+    _sweep(plan, os.path.join(work, "results"))
+    times = {side: _sweep(plan, os.path.join(work, "results"))}
+    if side == "dask":
+        times["connect"] = _connect(plan.suite.executor)
+    print(json.dumps(times))
+
+
+def _run_side(side: str, scheduler: str, trials: int, work: str) -> dict:
+    done = subprocess.run(
+        [sys.executable, os.path.abspath(__file__), "--side", side, "--scheduler", scheduler,
+         "--trials", str(trials), "--work", work],
+        stdout=subprocess.PIPE, universal_newlines=True, check=True, env=dict(os.environ, PYTHONPATH=ROOT),
+    )  # fmt: skip
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _start(*args) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m"] + list(args), env=dict(os.environ, PYTHONPATH=ROOT),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--trials", type=int, default=24)
+    parser.add_argument("--side", choices=["local", "dask"], help=argparse.SUPPRESS)
+    parser.add_argument("--scheduler", help=argparse.SUPPRESS)
+    parser.add_argument("--work", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    import distributed
-
-    started = time.perf_counter()
-    cluster = distributed.LocalCluster(
-        n_workers=1, threads_per_worker=1, processes=True, resources={"trial": 1},
-        dashboard_address=":0", silence_logs=logging.ERROR, memory_limit=0,
-    )  # fmt: skip
-    startup = time.perf_counter() - started
+    if args.side:
+        one_side(args.side, args.scheduler, args.trials, args.work)
+        return 0
     work = tempfile.mkdtemp(prefix="dask-overhead-")
+    scheduler_file = os.path.join(work, "scheduler.json")
+    started = time.perf_counter()
+    processes = [_start("distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                        "--scheduler-file", scheduler_file)]  # fmt: skip
     try:
-        local = _plan(work, args.trials, ExecutorChoice())
-        on_dask = _with(local, ExecutorChoice(kind="dask", scheduler=cluster.scheduler_address))
+        while not os.path.exists(scheduler_file):
+            time.sleep(0.05)
+        processes.append(_start("distributed.cli.dask_worker", "--scheduler-file", scheduler_file, "--host",
+                                "127.0.0.1", "--nthreads", "1", "--no-nanny", "--no-dashboard",
+                                "--memory-limit", "0", "--resources", "trial=1"))  # fmt: skip
+        import distributed
+
+        with distributed.Client(scheduler_file=scheduler_file) as client:
+            client.wait_for_workers(1)
+        startup = time.perf_counter() - started
+        with open(scheduler_file) as handle:
+            scheduler = json.load(handle)["address"]
         rows = []
         for round_ in range(args.rounds):
-            sides = [("local", local), ("dask", on_dask)]
-            if round_ % 2:
-                sides.reverse()
-            times = {name: _sweep(plan, os.path.join(work, "results")) for name, plan in sides}
-            times["connect"] = _connect(on_dask.suite.executor)
+            sides = ["local", "dask"] if round_ % 2 == 0 else ["dask", "local"]
+            times = {}
+            for side in sides:
+                times.update(_run_side(side, scheduler, args.trials, work))
             rows.append(times)
             print("round {}: local {:.3f} s, dask {:.3f} s (connect and check {:.3f} s)".format(
-                round_ + 1, times["local"], times["dask"], times["connect"]))  # fmt: skip
+                round_ + 1, times["local"], times["dask"], times["connect"]), flush=True)  # fmt: skip
         measured = rows[1:] or rows
         per_trial = [(r["dask"] - r["connect"] - r["local"]) / args.trials for r in measured]
         local_trial = [r["local"] / args.trials for r in measured]
+        ratio = [(r["dask"] - r["connect"]) / r["local"] for r in measured]
         print(f"\n{args.trials} trials a sweep, {len(measured)} rounds after a warm-up round (medians):")
-        print(f"  LocalCluster start-up (1 worker process), once: {startup:.2f} s")
+        print(f"  scheduler and 1 worker process started, once: {startup:.2f} s")
         print("  connect and check the worker, per run: {:.3f} s".format(statistics.median(r["connect"] for r in measured)))  # fmt: skip
         print(
             f"  local, per trial (the whole sweep / trials): {1000 * statistics.median(local_trial):.1f} ms"
         )
         print(f"  dask's overhead per trial, beyond local's: {1000 * statistics.median(per_trial):.1f} ms "
-              f"(range {1000 * min(per_trial):.1f} to {1000 * max(per_trial):.1f})")  # fmt: skip
+              f"(range {1000 * min(per_trial):.1f} to {1000 * max(per_trial):.1f}); "
+              f"dask / local, connection left out: {statistics.median(ratio):.2f}x")  # fmt: skip
     finally:
-        cluster.close()
+        for process in reversed(processes):
+            process.kill()
+            process.wait()
         shutil.rmtree(work, ignore_errors=True)
     return 0
 

@@ -164,3 +164,32 @@ def test_cells_go_only_to_workers_that_can_run_them():
     assert worker_facts.can_run_device("cpu", gpu, {}) and worker_facts.can_run_device("auto", cpu, {})
     wanted = (("power_mode", ("MAXN", "5W")),)
     assert worker_facts.matches(wanted, gpu) and not worker_facts.matches(wanted, cpu)
+
+
+def test_compare_sees_every_machine_a_runs_records_name_and_never_mixes_them(tmp_path):
+    """A dask run's records each name the machine that ran them (``environment``); compare takes
+    those machines, not the client's, and refuses a run spread over two boards against one."""
+    pytest.importorskip("pandas", reason="compare needs optbench[report]")
+    suite = tmp_path / "machines.yaml"
+    suite.write_text(
+        "problems: {linear: {steps: 50}}\noptimizers: {sgd: {lr: [0.01, 0.1]}}\ntelemetry: {sources: none}\n"
+    )
+    results = tmp_path / "results"
+    for run_id in ("here", "fleet"):
+        done = run_cli("run", str(suite), "--results", str(results), "--run-id", run_id)
+        assert done.returncode == 0, done.stderr
+    fleet = results / "machines" / "fleet" / "trials.jsonl"
+    records = [json.loads(line) for line in fleet.read_text().splitlines()]
+    manifest = json.loads((results / "machines" / "fleet" / "manifest.json").read_text())
+    # As a dask run over two boards writes them: the same records, each with its worker's machine.
+    boards = [
+        dict(manifest["environment"], host=f"nano{i}", cpu="ARMv8 Processor rev 1 (v8l)") for i in (1, 2)
+    ]
+    boards[1]["board"] = "NVIDIA Jetson Orin Nano"
+    fleet.write_text(
+        "".join(json.dumps(dict(r, environment=boards[i % 2])) + "\n" for i, r in enumerate(records))
+    )
+    done = run_cli("compare", str(results / "machines" / "here"), str(results / "machines" / "fleet"))
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "ARMv8 Processor rev 1 (v8l)" in done.stdout + done.stderr
+    assert "NVIDIA Jetson Orin Nano" in done.stdout + done.stderr

@@ -63,6 +63,23 @@ def _machine(manifest: Dict[str, Any]) -> Dict[str, Any]:
     return env
 
 
+def _machines(manifest: Dict[str, Any], trials) -> List[Dict[str, Any]]:
+    """The machines a run's trials ran on: the manifest's, or, where its records name their own
+    (a dask run: each record's ``environment``), one per machine named, so that a comparison
+    sees every machine and never mixes them silently (bench.compare.fingerprint)."""
+    run = _machine(manifest)
+    named = {}  # type: Dict[str, Dict[str, Any]]
+    for env in trials.get("environment", []):
+        if isinstance(env, dict):
+            named[json.dumps(env, sort_keys=True, default=str)] = env
+    if not named:
+        return [run]
+    # Each worker's power mode, as it described itself before the run (bench/executors/worker_facts.py).
+    workers = ((manifest.get("executor") or {}).get("checked_workers") or {}).values()
+    modes = {(w.get("environment") or {}).get("host"): w.get("nvpmodel") for w in workers}
+    return [dict(run, **env, power_mode=modes.get(env.get("host"))) for env in named.values()]
+
+
 def from_runs(paths: Sequence[str]) -> Side:
     """A side from run directories (a results/<suite> directory stands for its latest run)."""
     pd = require_pandas()
@@ -81,7 +98,7 @@ def from_runs(paths: Sequence[str]) -> Side:
         trials["steady_time_to_target_s"] = trials["steps_to_target"] * trials["step_time_median_s"]
         frames.append(trials)
         manifest = store.read_manifest(run_dir)
-        machines.append(_machine(manifest))
+        machines.extend(_machines(manifest, trials))
         document = manifest.get("suite_document")
         if document is not None:  # a suite named by its file keeps that name when re-run from elsewhere
             document = dict(document, name=document.get("name") or manifest.get("suite"))

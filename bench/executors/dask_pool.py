@@ -196,7 +196,8 @@ class DaskPool(Pool):
         return {
             "scheduler": self.choice.scheduler or "LocalCluster",
             "checked_workers": {
-                a: {"tags": f["tags"], "environment": f["environment"]} for a, f in self.workers.items()
+                a: {"tags": f["tags"], "nvpmodel": f["nvpmodel"], "environment": f["environment"]}
+                for a, f in self.workers.items()
             },
         }
 

@@ -4,7 +4,7 @@ tags (device kind, board, power mode, host), and how its versions differ from th
 The tags route cells: ``device: cuda`` cells go only to workers with CUDA, and a suite's
 ``executor.workers`` keeps its cells on the workers whose tags match."""
 
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from bench.environment import fingerprint
 
@@ -16,27 +16,28 @@ SHOULD_MATCH = ("python", "numpy", "git_commit")
 
 
 def describe() -> Dict[str, Any]:
-    """Run on the worker: its fingerprint and tags."""
+    """Run on the worker: its fingerprint, its power mode ({"id", "name"} as the manifest's
+    telemetry records it, or None) and its tags."""
     found = fingerprint()
-    return {"environment": found, "tags": tags(found)}
+    mode = _power_mode() if found.get("board") else None
+    return {"environment": found, "nvpmodel": mode, "tags": tags(found, mode)}
 
 
-def tags(found: Dict[str, Any]) -> Dict[str, str]:
+def tags(found: Dict[str, Any], mode: Optional[Dict[str, Any]]) -> Dict[str, str]:
     board = found.get("board")
     return {
         "device": "cuda" if found.get("cuda_available") else "cpu",
         "board": board or "none",
-        "power_mode": _power_mode() if board else "none",
+        "power_mode": "none" if not board else str(mode.get("name")) if mode else "unknown",
         "host": found.get("host") or "unknown",
     }
 
 
-def _power_mode() -> str:
-    """The nvpmodel mode's name on a Jetson (through jtop, else nvpmodel -q), else 'unknown'."""
+def _power_mode() -> Optional[Dict[str, Any]]:
+    """The nvpmodel mode on a Jetson, through jtop, else `nvpmodel -q`; None if unreadable."""
     from bench.nightly import power
 
-    mode = power.probe().power_mode
-    return str(mode.get("name")) if mode else "unknown"
+    return power.probe().power_mode
 
 
 def _versions(found: Dict[str, Any]) -> Dict[str, Any]:
