@@ -8,6 +8,7 @@ Skipped where dask.distributed is absent (the Jetson Nano's Python 3.6 stack: do
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -207,3 +208,38 @@ def test_the_client_killed_mid_sweep_resumes_without_rerunning_what_it_recorded(
     after = _each_once(run_dir, str(suite))
     assert after[: len(before)] == before  # kept as they were, not run again
     assert json.load(open(os.path.join(run_dir, "manifest.json")))["resumed"] == 1
+
+
+def test_a_worker_with_another_optbench_is_refused_by_name_unless_allowed(cluster, tmp_path):
+    """A real worker running another optbench (a copy of this one with another version) joins;
+    the run stops before any trial, naming it and the difference; --allow-mismatch runs anyway."""
+    _, client, scheduler_file = cluster
+    other = tmp_path / "other"
+    shutil.copytree(os.path.join(ROOT, "bench"), str(other / "bench"))
+    init = other / "bench" / "__init__.py"
+    init.write_text(init.read_text().replace('__version__ = "', '__version__ = "0.0.0-other-'))
+    before = set(_workers(client))
+    env = dict(ENV, PYTHONPATH=os.pathsep.join([str(other), ENV["PYTHONPATH"]]))
+    stranger = subprocess.Popen(
+        [sys.executable, "-m", "distributed.cli.dask_worker", "--scheduler-file", scheduler_file, "--host",
+         "127.0.0.1", "--nthreads", "1", "--no-nanny", "--no-dashboard", "--memory-limit", "0",
+         "--resources", "trial=1"],
+        cwd=str(tmp_path), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        client.wait_for_workers(len(before) + 1, timeout=STARTUP_S)
+        (address,) = set(_workers(client)) - before
+        suite = tmp_path / "versions.yaml"
+        suite.write_text("problems: {linear: {steps: 50}}\noptimizers: {sgd: {lr: [0.01, 0.1]}}\ntelemetry: {sources: none}\n")  # fmt: skip
+        results = str(tmp_path / "results")
+        refused = _optbench("run", str(suite), "--results", results, "--scheduler", cluster[0])
+        assert refused.returncode == 2 and "Traceback" not in refused.stderr, refused.stderr
+        assert f"{address} (" in refused.stderr and "optbench: 0.0.0-other-" in refused.stderr, refused.stderr
+        assert not os.path.exists(results)  # stopped before any trial, with nothing recorded
+        allowed = _optbench(
+            "run", str(suite), "--results", results, "--scheduler", cluster[0], "--allow-mismatch"
+        )
+        assert allowed.returncode == 0, allowed.stderr
+        assert "(allowed by --allow-mismatch)" in allowed.stderr
+    finally:
+        _stop(stranger)
