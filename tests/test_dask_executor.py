@@ -28,11 +28,10 @@ optimizers: {sgd: {lr: [0.01, 0.1]}, adam: {lr: [0.01, 0.05]}}
 repeats: 2
 telemetry: {sources: none}
 """
-# Trials of about half a second here, so that a kill lands inside one.
+# 8 trials of a few tenths of a second here, so that a kill lands inside one.
 LONG_SUITE = """
 problems: {linear: {steps: 1500, eval_every: 1500}}
-optimizers: {sgd: {lr: [0.001, 0.002, 0.003]}, adam: {lr: [0.001, 0.002, 0.003]}}
-repeats: 2
+optimizers: {sgd: {lr: [0.001, 0.002, 0.003, 0.004]}, adam: {lr: [0.001, 0.002, 0.003, 0.004]}}
 telemetry: {sources: none}
 """
 # ROOT first; the rest kept: a dask installed with pip --target is found there (docs/DISTRIBUTED.md).
@@ -196,15 +195,15 @@ def test_the_client_killed_mid_sweep_resumes_without_rerunning_what_it_recorded(
         command, cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
     deadline = time.time() + STARTUP_S
-    while len(_records(run_dir)) < 3 and time.time() < deadline and client_process.poll() is None:
+    while len(_records(run_dir)) < 2 and time.time() < deadline and client_process.poll() is None:
         time.sleep(0.02)
     client_process.send_signal(signal.SIGKILL)
     client_process.wait(timeout=30)
     before = _records(run_dir)
-    assert 3 <= len(before) < 12, "the kill landed outside the sweep"
+    assert 2 <= len(before) < 8, "the kill landed outside the sweep"
     done = _optbench(*command[3:])
     assert done.returncode == 0, done.stderr
-    assert f"{len(before)} of 12 trials already recorded" in done.stderr
+    assert f"{len(before)} of 8 trials already recorded" in done.stderr
     after = _each_once(run_dir, str(suite))
     assert after[: len(before)] == before  # kept as they were, not run again
     assert json.load(open(os.path.join(run_dir, "manifest.json")))["resumed"] == 1
