@@ -37,7 +37,10 @@ def test_jobs_runs_in_processes_learns_what_one_process_learns_and_marks_every_t
     results = str(tmp_path / "results")
     alone = run_cli("run", str(suite), "--results", results, "--run-id", "alone")
     assert alone.returncode == 0, alone.stderr
-    shared = run_cli("run", str(suite), "--results", results, "--run-id", "shared", "--jobs", "2")
+    # Each worker process samples telemetry of its own (psutil's host source, everywhere).
+    shared = run_cli(
+        "run", str(suite), "--results", results, "--run-id", "shared", "--jobs", "2", "--telemetry", "host"
+    )
     assert shared.returncode == 0, shared.stderr
     assert "executor: local, 2 processes" in shared.stderr
     assert "warning: 2 trials at a time share this machine" in shared.stderr
@@ -45,6 +48,9 @@ def test_jobs_runs_in_processes_learns_what_one_process_learns_and_marks_every_t
     assert len(pooled) == len({r["trial_id"] for r in pooled}) == 12
     assert _learned(pooled) == _learned(local)
     assert all(r["timing_shared"] == "contended" and r["environment"] is None for r in pooled)
+    assert all(
+        r["telemetry"]["trial_id"] == r["trial_id"] and "power_mean_w" in r["telemetry"] for r in pooled
+    )
     # The default is unchanged: timed alone, on the manifest's machine.
     assert all(r["timing_shared"] is None and r["environment"] is None for r in local)
     assert "executor" not in json.load(open(str(tmp_path / "results/jobs/alone/manifest.json")))

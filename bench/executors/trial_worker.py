@@ -43,10 +43,25 @@ class _WorkerState:
         self.warmed = set()  # type: set
         self.warmed_up = False
         self.recorder = None
+        self.telemetry = None  # type: Optional[TelemetryConfig]  # the recorder's configuration
         self.environment = None  # type: Optional[Dict[str, Any]]
 
 
 _STATE = None  # type: Optional[_WorkerState]
+
+
+def _open_telemetry(state: _WorkerState, config: Optional[TelemetryConfig]) -> None:
+    """This worker's own recorder, for ``config`` (None: none); its idle baseline measured once."""
+    if state.recorder is not None:
+        state.recorder.close()
+        state.recorder = None
+    state.telemetry = config
+    if config is not None:
+        from bench.telemetry import open_recorder
+
+        state.recorder = open_recorder(config)
+        state.recorder.start()
+        state.recorder.measure_idle_baseline()
 
 
 def run_task(task: TrialTask) -> TaskResult:
@@ -57,12 +72,8 @@ def run_task(task: TrialTask) -> TaskResult:
     state = _STATE
     if state.environment is None:
         state.environment = fingerprint()
-    if task.telemetry is not None and state.recorder is None:
-        from bench.telemetry import open_recorder
-
-        state.recorder = open_recorder(task.telemetry)
-        state.recorder.start()
-        state.recorder.measure_idle_baseline()
+    if task.telemetry != state.telemetry:  # a dask worker outlives runs; a run may sample otherwise
+        _open_telemetry(state, task.telemetry)
     if task.warmup_s and not state.warmed_up:
         in_process.warm_up(task.trial, task.warmup_s, state.data)
     state.warmed_up = True
