@@ -22,6 +22,16 @@ pip36 install -q "$work"/dist/optbench-*.whl
 # The root-only tests of the real jtop server ran already, for this stack too, from the
 # current-Python run (their nano-py3.6-jtop4.3 parameter); not again here.
 "$venv/bin/python" -m pytest -q -p no:cacheprovider -m "not root" tests
+# The dask executor on this stack too: dask and distributed 2021.3.0, the last for Python 3.6, with
+# click<8 (docs/DISTRIBUTED.md). Kept apart from the venv (pip --target, cached) and found through
+# PYTHONPATH: the device half itself runs without dask, as the run above checks (those tests skip).
+dask36="$(dirname "$venv")/nano-dask-2021.3.0"
+if [ ! -e "$dask36/.ready" ]; then
+  rm -rf "$dask36"
+  pip36 install -q --target "$dask36" "dask[distributed]==2021.3.0" "distributed==2021.3.0" "click<8"
+  touch "$dask36/.ready"
+fi
+PYTHONPATH="$dask36" "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/test_dask_executor.py
 # The step benchmarks timed on this stack (pytest-benchmark 3.4.1, the last for Python 3.6), a
 # JSON of their own, read back by the current-Python reader that `optbench compare` uses.
 make -s bench-steps BENCH_PYTHON="$venv/bin/python" STEPS_JSON=.benchmarks/steps-nano.json
