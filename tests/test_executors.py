@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 from conftest import ROOT, run_cli
@@ -199,3 +200,28 @@ def test_compare_sees_every_machine_a_runs_records_name_and_never_mixes_them(tmp
     assert done.returncode == 3, done.stdout + done.stderr
     assert "ARMv8 Processor rev 1 (v8l)" in done.stdout + done.stderr
     assert "NVIDIA Jetson Orin Nano" in done.stdout + done.stderr
+
+
+def test_sigterm_stops_a_jobs_run_at_once_with_its_worker_processes(tmp_path):
+    """systemd's stop: the trials in flight are abandoned (a trial can last minutes), the worker
+    processes end with the run, what was recorded stays."""
+    psutil = pytest.importorskip("psutil")
+    suite = tmp_path / "slow.yaml"
+    # Trials of minutes (2 million steps, 10 minutes allowed): a stop that waited for them would
+    # outlast communicate's minute below.
+    suite.write_text("problems: {linear: {steps: 2000000, eval_every: 2000000}}\nbudget: {time_limit: 600}\n"
+                     "optimizers: {sgd: {lr: [0.01, 0.02, 0.03]}}\ntelemetry: {sources: none}\n")  # fmt: skip
+    run = subprocess.Popen([sys.executable, "-m", "bench", "run", str(suite), "--results", str(tmp_path / "r"),
+                            "--jobs", "2"], cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT),
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, universal_newlines=True)  # fmt: skip
+    deadline = time.time() + 120
+    while time.time() < deadline and not list((tmp_path / "r").glob("slow/*/trials.jsonl")):
+        time.sleep(0.05)  # the pool is up and the run directory open: trials are training
+    time.sleep(1.0)
+    workers = psutil.Process(run.pid).children(recursive=True)
+    assert len(workers) >= 2
+    run.terminate()
+    _, err = run.communicate(timeout=60)
+    assert run.returncode == 143 and "terminated (SIGTERM)" in err, err
+    psutil.wait_procs(workers, timeout=10)
+    assert not [w for w in workers if w.is_running() and w.status() != psutil.STATUS_ZOMBIE]

@@ -20,6 +20,7 @@ class ProcessPool(Pool):
 
     def __init__(self, jobs: int, missing_devices):
         self.jobs = jobs
+        self._closed = False
         self._missing_devices = missing_devices  # bench.runner's: this machine's devices
         kwargs = {"max_workers": jobs}  # type: Dict[str, Any]
         if sys.version_info >= (3, 7):  # noqa: UP036 -- the device half runs on 3.6
@@ -53,6 +54,15 @@ class ProcessPool(Pool):
         return {"processes": self.jobs}
 
     def close(self, unfinished: List[Any]) -> None:
+        if self._closed:
+            return
+        self._closed = True
         for handle in unfinished:
             handle.cancel()
+        if unfinished:
+            # Interrupted (Ctrl-C, SIGTERM) or stopped: the trials in flight have nowhere to be
+            # recorded, and waiting for them would hold a stop for a whole trial (up to its
+            # time limit). The pool keeps no public handle on its processes.
+            for process in list((getattr(self._executor, "_processes", None) or {}).values()):
+                process.terminate()
         self._executor.shutdown(wait=True)
