@@ -94,13 +94,24 @@ def test_a_problem_tried_with_several_option_sets_is_ranked_once_per_set():
     records = [quadratic("sgd", 1.0, 0.01), quadratic("adam", 1.0, 0.2), quadratic("sgd", 1000.0, 0.9),
                quadratic("adam", 1000.0, 0.3), record("linear", "sgd", 0, 0.5)]  # fmt: skip
     assert ranking.problem_labels([r.config for r in records]) == [
-        "quadratic (condition 1)", "quadratic (condition 1)", "quadratic (condition 1000)",
-        "quadratic (condition 1000)", "linear",
+        "quadratic (condition 1)",
+        "quadratic (condition 1)",
+        "quadratic (condition 1000)",
+        "quadratic (condition 1000)",
+        "linear",
     ]  # the start is the same everywhere: not part of the name
     winners = {row["problem"]: row["optimizer"] for row in summary.best_per_problem(records)}
-    assert winners == {"quadratic (condition 1)": "sgd", "quadratic (condition 1000)": "adam", "linear": "sgd"}
+    assert winners == {
+        "quadratic (condition 1)": "sgd",
+        "quadratic (condition 1000)": "adam",
+        "linear": "sgd",
+    }
     pytest.importorskip("pandas")
     from bench.analysis import load
 
     trials = load._trials(records)
-    assert sorted(set(trials["problem"])) == ["linear", "quadratic (condition 1)", "quadratic (condition 1000)"]
+    assert sorted(set(trials["problem"])) == [
+        "linear",
+        "quadratic (condition 1)",
+        "quadratic (condition 1000)",
+    ]
