@@ -6,7 +6,10 @@ leave those times and energies out of their verdicts. The processes are spawned,
 a fork of a process whose torch has started its thread pools can hang in the child."""
 
 import concurrent.futures
+import contextlib
 import multiprocessing
+import os
+import signal
 import sys
 from typing import Any, Dict, List
 
@@ -62,7 +65,9 @@ class ProcessPool(Pool):
         if unfinished:
             # Interrupted (Ctrl-C, SIGTERM) or stopped: the trials in flight have nowhere to be
             # recorded, and waiting for them would hold a stop for a whole trial (up to its
-            # time limit). The pool keeps no public handle on its processes.
+            # time limit). The pool keeps no public handle on its processes. SIGKILL: a process
+            # forked on Python 3.6 inherited optbench's SIGTERM handler, and would go on.
             for process in list((getattr(self._executor, "_processes", None) or {}).values()):
-                process.terminate()
+                with contextlib.suppress(OSError):
+                    os.kill(process.pid, signal.SIGKILL)
         self._executor.shutdown(wait=True)
