@@ -225,3 +225,32 @@ def test_sigterm_stops_a_jobs_run_at_once_with_its_worker_processes(tmp_path):
     assert run.returncode == 143 and "terminated (SIGTERM)" in err, err
     psutil.wait_procs(workers, timeout=10)
     assert not [w for w in workers if w.is_running() and w.status() != psutil.STATUS_ZOMBIE]
+
+
+def test_a_jobs_worker_killed_stops_the_run_with_what_it_recorded_and_a_rerun_finishes(tmp_path):
+    """A worker process SIGKILLed (as the kernel's OOM killer does) breaks the process pool: the
+    run stops (exit 2) without recording the trials in flight as failures, and resumes."""
+    psutil = pytest.importorskip("psutil")
+    suite = tmp_path / "oom.yaml"
+    # Trials of about a second: the sweep is far from its end when the first is recorded.
+    suite.write_text("problems: {linear: {steps: 3000, eval_every: 3000}}\n"
+                     "optimizers: {sgd: {lr: [0.01, 0.02, 0.03, 0.04, 0.05, 0.06]}}\ntelemetry: {sources: none}\n")  # fmt: skip
+    command = ["run", str(suite), "--results", str(tmp_path / "r"), "--run-id", "x", "--jobs", "2"]
+    run = subprocess.Popen([sys.executable, "-m", "bench"] + command, cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT),
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, universal_newlines=True)  # fmt: skip
+    trials = tmp_path / "r" / "oom" / "x" / "trials.jsonl"
+    deadline = time.time() + 120
+    while time.time() < deadline and not (trials.exists() and trials.read_text().count("\n") >= 1):
+        time.sleep(0.02)
+    children = psutil.Process(run.pid).children(recursive=True)
+    # A worker, not multiprocessing's resource tracker (spawned beside them on Python 3.8+).
+    (victim, *_) = [c for c in children if "resource_tracker" not in " ".join(c.cmdline())]
+    victim.kill()
+    _, err = run.communicate(timeout=120)
+    recorded = _records(str(tmp_path / "r" / "oom" / "x"))
+    assert run.returncode == 2 and "a worker process died" in err and "Traceback" not in err, err
+    assert recorded and all(r["status"] == "ok" for r in recorded)
+    done = run_cli(*command)
+    assert done.returncode == 0, done.stderr
+    after = _records(str(tmp_path / "r" / "oom" / "x"))
+    assert after[: len(recorded)] == recorded and len({r["trial_id"] for r in after}) == len(after) == 6

@@ -13,9 +13,11 @@ import signal
 import sys
 from typing import Any, Dict, List
 
-from bench.executors.pooled import Pool, TaskFailed
+from bench.executors.pooled import ExecutorError, Pool
 from bench.executors.trial_worker import TaskResult, TrialTask, run_task
 from bench.plan import Plan
+
+_BROKEN = "a worker process died (killed? out of memory?), and the process pool with it"
 
 
 class ProcessPool(Pool):
@@ -41,7 +43,10 @@ class ProcessPool(Pool):
         return self._missing_devices(plan)
 
     def submit(self, task: TrialTask) -> Any:
-        return self._executor.submit(run_task, task)
+        try:
+            return self._executor.submit(run_task, task)
+        except concurrent.futures.process.BrokenProcessPool:
+            raise ExecutorError(_BROKEN) from None
 
     def wait(self, handles: List[Any], timeout: float) -> List[Any]:
         done, _ = concurrent.futures.wait(handles, timeout, concurrent.futures.FIRST_COMPLETED)
@@ -50,8 +55,10 @@ class ProcessPool(Pool):
     def result(self, handle: Any) -> TaskResult:
         try:
             return handle.result()
-        except concurrent.futures.process.BrokenProcessPool as error:
-            raise TaskFailed(f"a worker process died: {error}") from None
+        except concurrent.futures.process.BrokenProcessPool:
+            # The pool fails every trial in flight, not only the dead process's: none is the
+            # trial's own failure, so none is recorded; the next run gives them out again.
+            raise ExecutorError(_BROKEN) from None
 
     def manifest_info(self) -> Dict[str, Any]:
         return {"processes": self.jobs}
