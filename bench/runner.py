@@ -192,7 +192,12 @@ def _run_trials(plan, writer, recorder, missing, resumed, out, schedule=None) ->
     progress = Progress(plan, todo, out, estimate.from_previous_runs(os.path.dirname(run_dir)))
     warmed = set()
     try:
-        for trial in todo if schedule is None else schedule(list(todo)):
+        scheduled = todo if schedule is None else schedule(list(todo))
+        if plan.suite.vectorise:  # many trials as one computation; those it leaves run below
+            from bench.vectorised.runs import run_vectorised
+
+            scheduled = run_vectorised(plan, writer, recorder, data, scheduled, missing, progress)
+        for trial in scheduled:
             progress.begin(trial)
             if trial.device in missing:
                 record, curve = trial_records.skipped(_where(plan, writer), trial, missing[trial.device]), []

@@ -43,7 +43,7 @@ TOP_KEYS = (
     ("name", "description", "problems", "optimizers", "seeds", "repeats", "budget")
     + AXES
     + ("exclude", "include", "order", "telemetry", "on_missing_device", "warmup", "slowdown", "regressions")
-    + ("canary", "canary_slowdown")
+    + ("canary", "canary_slowdown", "vectorise")
 )
 PROBLEM_KEYS = AXES + BUDGET_KEYS + ("options", "lr")
 ORDERS = ("grid", "random", "interleaved")
@@ -102,6 +102,9 @@ class Suite:
     # two are not part of the trial ids: turning the canary off does not change what is compared.
     canary: bool = True
     canary_slowdown: float = 0.0  # a testing aid: each canary iteration busy-waits this fraction of itself
+    # Train the trials that differ only in learning rate and seed together, as one computation
+    # (bench.vectorised). Not part of the trial ids: a vectorised trial is the sequential one.
+    vectorise: bool = False
 
 
 def load_suite(path: str) -> Suite:
@@ -134,6 +137,12 @@ def _parse(doc: Dict[str, Any], path: str, check: Checker) -> Optional[Suite]:
         _check_regressions(check, path, doc["regressions"])
     canary = check.boolean("canary", doc.get("canary", True))
     canary_slowdown = check.number("canary_slowdown", doc.get("canary_slowdown", 0.0), minimum=0.0)
+    vectorise = check.boolean("vectorise", doc.get("vectorise", False))
+    if vectorise:
+        from bench.vectorised.grouping import suite_mistakes
+
+        for key, message in suite_mistakes(problem_choices):
+            check.fail(key, message)
     description = doc.get("description", "")
     if not isinstance(description, str):
         check.fail("description", f"expected text, got {description!r}")
@@ -144,7 +153,7 @@ def _parse(doc: Dict[str, Any], path: str, check: Checker) -> Optional[Suite]:
         optimizers=tuple(optimizer_choices), seeds=seeds, exclude=exclude, include=include,
         order=order, telemetry=telemetry, on_missing_device=on_missing, warmup_s=float(warmup),
         slowdown=float(slowdown or 0.0), canary=canary, canary_slowdown=float(canary_slowdown or 0.0),
-        document=doc,
+        document=doc, vectorise=bool(vectorise),
     )  # fmt: skip
 
 
