@@ -34,11 +34,10 @@ def run_vectorised(
     warmed = set()
     for batch in batches(runnable):
         _burn_in(batch, data_cache, warmed)
-        for trial, (record, curve, trajectory) in zip(
-            batch, _run_one_batch(where, recorder, data_cache, batch)
-        ):
+        recorded = _run_one_batch(where, recorder, data_cache, batch)
+        writer.append_many(recorded)
+        for trial, (record, _, _) in zip(batch, recorded):
             progress.begin(trial)
-            writer.append(record, curve, trajectory)
             progress.end(trial, record)
     return left
 

@@ -13,6 +13,7 @@ the steps it took part in, shared with the other trials (the record says so in
 whole: it is the wall time the trials spent together.
 """
 
+import math
 import time
 from typing import Callable, List, Sequence
 
@@ -25,12 +26,13 @@ from bench.problems.linear import LINEAR_NAMES
 from bench.record import Status
 from bench.trainer import (
     CHECK_EVERY,
+    DIVERGENCE_FACTOR,
     EVAL_TRAIN_MAX,
+    CurvePoint,
     StopTrial,
     TrialResult,
     TrialState,
     check_divergence,
-    finite_or_none,
     loss_dtype,
     resolve_device,
 )
@@ -120,6 +122,11 @@ class _Batch:
         cuda = self.device.type == "cuda"
         self.evaluate(0, self.rows)
         self.initial = [state.final_loss for state in self.states]
+        # check_divergence's limits, a column per trial (float64: compared as it compares)
+        self.limits = torch.tensor(
+            [DIVERGENCE_FACTOR * max(abs(initial or 0.0), 1e-8) for initial in self.initial],
+            dtype=torch.float64, device=self.device,
+        )  # fmt: skip
         timing, step = self.timing, 0
         while self.rows:
             segment_end = min(
@@ -164,21 +171,35 @@ class _Batch:
     def _after_segment(self, start: int, step: int) -> None:
         """bench.trainer's checks after a segment, per trial; the trials that stop leave."""
         first, timing = self.specs[0], self.timing
-        segment = self.losses[start:step, : len(self.rows)].t().tolist()
+        losses = self.losses[start:step, : len(self.rows)]
+        # Which trials' losses bench.trainer.check_divergence would stop, found for all at
+        # once; only those go through it (for its verdict and message, unchanged).
+        wide = losses.double()
+        suspect = ((~torch.isfinite(wide)) | (wide > self.limits)).any(dim=0).tolist()
+        segment = losses.t().tolist()
         epochs = step / float(self.batches.per_epoch)
         self.memory.sample()
         stopping = {}  # type: Dict[int, StopTrial]
-        for losses, k in zip(segment, self.rows):
+        logged = [(i - start, i + 1) for i in range(start, step, first.log_every)]
+        elapsed = timing.elapsed
+        for values, k, suspected in zip(segment, self.rows, suspect):
             state = self.states[k]
             state.train_time, state.train_end, state.steps, state.epochs = (
                 timing.train_time, timing.train_end, step, epochs
             )  # fmt: skip
-            for i in range(start, step, first.log_every):
-                state.point(i + 1).loss = finite_or_none(losses[i - start])
-            try:
-                check_divergence(losses, self.initial[k], step)
-            except StopTrial as stop:
-                stopping[k] = stop
+            curve = state.curve
+            for offset, at in logged:  # TrialState.point's work, inline: this loop is K x steps
+                value = values[offset]
+                value = value if math.isfinite(value) else None
+                if at in curve:
+                    curve[at].loss = value
+                else:
+                    curve[at] = CurvePoint(at, elapsed[at], value)
+            if suspected:
+                try:
+                    check_divergence(values, self.initial[k], step)
+                except StopTrial as stop:
+                    stopping[k] = stop
         if step % first.eval_every == 0 or step == self.total:
             self.evaluate(step, self.rows)
             for k in self.rows:
@@ -238,6 +259,7 @@ class _Batch:
         if self.rows:
             index = torch.tensor(keep, dtype=torch.long, device=self.device)
             self.model.keep(index)
+            self.limits = self.limits[index]
             self.update.keep(index)
             self.batches.keep(index)
             self.x_eval, self.y_eval = self.x_eval[index], self.y_eval[index]
