@@ -14,6 +14,7 @@ from typing import Iterable, List
 from bench import trial_records
 from bench.plan import Plan, TrialSpec
 from bench.problems import PROBLEMS
+from bench.record import BATCHED
 from bench.trainer import TrialResult
 from bench.vectorised.grouping import batch_key, batches
 from bench.vectorised.trainer import run_batch
@@ -69,7 +70,9 @@ def _recorded(where, recorder, trial: TrialSpec, result: TrialResult, started_at
         # record's timing is (and left out of time and energy verdicts for that reason).
         telemetry = recorder.trial_end(trial.trial_id, result.train_start, result.train_end)
         _training_energy(recorder, telemetry, result)
-    record = trial_records.make(where, trial, result.outcome, started_at, wall, telemetry)
+    record = trial_records.make(
+        where, trial, result.outcome, started_at, wall, telemetry, timing_shared=BATCHED
+    )
     curve = [(trial.trial_id, p.step, p.time_s, p.loss, p.eval_loss, p.metric) for p in result.curve]
     trajectory = [(trial.trial_id,) + point for point in result.trajectory or ()]
     return record, curve, trajectory
