@@ -2,9 +2,9 @@
 
 What is timed: only the training steps (drawing a batch, forward, backward, update).
 Evaluation, divergence checks and bookkeeping happen between timed segments. On a GPU
-the loop never waits for the device inside a segment: the loss of each step is written
-into a device-side buffer and fetched at the segment's end, after one synchronisation at
-each edge of the timed region (as torch.utils.benchmark and nanoGPT do).
+the loop never waits for the device inside a segment: the loss of each step stays on the
+device and is fetched at the segment's end, after one synchronisation at each edge of the
+timed region (as torch.utils.benchmark and nanoGPT do); step times come from CUDA events.
 """
 
 import math
@@ -231,7 +231,7 @@ def _train(
         learner.prepare(total)
     loss_fn = problem.loss_fn()
     # The per-step losses stay on the device until a segment ends: no host sync per step.
-    losses = torch.zeros(total, device=device, dtype=loss_dtype(problem, data))
+    dtype = loss_dtype(problem, data)
     cuda = device.type == "cuda"
 
     def evaluate(step: int) -> None:
@@ -258,20 +258,26 @@ def _train(
             if state.train_start is None:
                 state.train_start = segment_start
             # ---- the timed region ----
+            # Each step's loss is kept as the 0-dim tensor the learner returns, where it is (no
+            # host sync), and stacked once the segment ends: an indexed copy into a buffer per
+            # step cost more than the rest of the bookkeeping together (docs/PERFORMANCE.md).
+            step_losses = []  # type: List[torch.Tensor]
             with timed_region():
-                for i in range(step, segment_end):
-                    if cuda:
-                        marks[i - step].record()
-                    else:
-                        started = state.clock()
-                    x, y = batches.next()
-                    losses[i] = learner.step(x, y)
-                    if not cuda:
-                        if slowdown:  # the gate's testing aid: this step takes (1 + slowdown) times as long
-                            _busy_wait(state.clock, state.clock() + slowdown * (state.clock() - started))
-                        state.step_times.append(state.clock() - started)
                 if cuda:
+                    for i in range(step, segment_end):
+                        marks[i - step].record()
+                        x, y = batches.next()
+                        step_losses.append(learner.step(x, y))
                     marks[-1].record()
+                else:
+                    # One clock read per step: a step's time runs from the read before it to its own.
+                    clock, reads = state.clock, [state.clock()]
+                    for _ in range(step, segment_end):
+                        x, y = batches.next()
+                        step_losses.append(learner.step(x, y))
+                        if slowdown:  # the gate's testing aid: this step takes (1 + slowdown) times as long
+                            _busy_wait(clock, clock() + slowdown * (clock() - reads[-1]))
+                        reads.append(clock())
             _sync(device)
             state.train_end = state.clock()
             # ---- end of the timed region ----
@@ -279,8 +285,10 @@ def _train(
             state.segments.append((segment_start, state.train_end))
             if cuda:
                 state.step_times.extend(a.elapsed_time(b) / 1000.0 for a, b in zip(marks, marks[1:]))
+            else:
+                state.step_times.extend(b - a for a, b in zip(reads, reads[1:]))
             state.extend_elapsed(state.step_times[step:], segment_start)
-            segment_losses = losses[step:segment_end].tolist()
+            segment_losses = torch.stack(step_losses).to(dtype).tolist()
             for i in range(step, segment_end, spec.log_every):
                 state.point(i + 1).loss = finite_or_none(segment_losses[i - step])
             step = state.steps = segment_end
