@@ -209,8 +209,8 @@ class RunWriter:
     ) -> None:
         """Curve and trajectory first, then the record that commits them; all reach the disk
         before returning."""
-        for row in curve:
-            self._curve_writer.writerow(["" if v is None else v for v in row])
+        # csv writes None as the empty string, which is what the readers take for null
+        self._curve_writer.writerows(curve)
         _sync(self._curves)
         trajectory = list(trajectory)
         if trajectory:
@@ -228,8 +228,7 @@ class RunWriter:
         of two per trial (those were half a vectorised linear sweep's time: docs/PERFORMANCE.md)."""
         entries = list(entries)
         for _, curve, _ in entries:
-            for row in curve:
-                self._curve_writer.writerow(["" if v is None else v for v in row])
+            self._curve_writer.writerows(curve)
         _sync(self._curves)
         trajectories = [row for _, _, trajectory in entries for row in trajectory]
         if trajectories:
@@ -247,8 +246,7 @@ class RunWriter:
             if new:
                 csv.writer(self._trajectories, lineterminator="\n").writerow(TRAJECTORY_COLUMNS)
         writer = csv.writer(self._trajectories, lineterminator="\n")
-        for row in rows:
-            writer.writerow(["" if v is None else v for v in row])
+        writer.writerows(rows)
         _sync(self._trajectories)
 
     def close(self) -> None:
