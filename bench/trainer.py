@@ -296,7 +296,7 @@ def _train(
             memory.sample()
             check_divergence(segment_losses, initial, step)
             if landscape:
-                _check_escape(learner, step)
+                check_escape(learner, step)
             if step % spec.eval_every == 0 or step == total:
                 evaluate(step)
                 check_divergence([state.final_loss], initial, step)
@@ -335,7 +335,7 @@ def thin_path(path, points: int = TRAJECTORY_POINTS) -> List[Tuple[int, Optional
     return [(s, finite_or_none(float(path[s][0])), finite_or_none(float(path[s][1]))) for s in steps]
 
 
-def _check_escape(learner, step: int) -> None:
+def check_escape(learner, step: int) -> None:
     """A landscape's point that became NaN or left its function's escape radius has diverged
     (the loss check alone misses a point running off along a flat direction)."""
     x, y = learner.position()

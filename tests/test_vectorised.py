@@ -189,6 +189,41 @@ def test_batches_group_by_everything_but_rate_and_seed():
         assert len({(t.optimizer, t.steps) for t in group}) == 1
 
 
+# ---- the landscapes (float64 already: theta is) ----
+
+# test_landscapes_reference's stable rates on the bowl, and a rate at which SGD leaves it.
+LANDSCAPE_RATES = {"sgd": 0.5, "momentum": 0.1, "nesterov": 0.1, "adagrad": 0.5, "rmsprop": 0.01, "adam": 0.05,
+                   "adamw": 0.05}  # fmt: skip
+
+
+def landscape_trial(optimizer, lr, seed, noise=0.0):
+    options = (("angle", 0.0), ("condition", 10.0), ("noise", noise), ("start", None))
+    return dataclasses.replace(trial("linear", optimizer, lr, seed), problem="quadratic", options=options)
+
+
+def path_difference(batched, sequential) -> float:
+    assert [p[0] for p in batched.trajectory] == [p[0] for p in sequential.trajectory]
+    scale = max(max(abs(x), abs(y)) for _, x, y in sequential.trajectory)
+    pairs = zip(batched.trajectory, sequential.trajectory)
+    return max(max(abs(a[1] - b[1]), abs(a[2] - b[2])) for a, b in pairs) / scale
+
+
+@pytest.mark.parametrize("noise", [0.0, 0.1])
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_landscape_paths_and_curves_are_the_sequential_ones(name, noise):
+    lr = LANDSCAPE_RATES[name]
+    specs = [landscape_trial(name, rate, seed, noise) for rate in (lr, lr / 2) for seed in (0, 1)]
+    if name == "sgd":
+        specs.append(landscape_trial(name, 2.1, 0, noise))  # beyond 2 / curvature: it diverges
+    batched, sequential = check_batch(specs, PROBLEMS["quadratic"], FLOAT64_RTOL)
+    for spec, ours, theirs in zip(specs, batched, sequential):
+        assert len(ours.trajectory) == len(theirs.trajectory) > 1, spec.label()
+        if theirs.outcome.status is Status.OK:
+            assert path_difference(ours, theirs) <= FLOAT64_RTOL
+    if name == "sgd":
+        assert sequential[-1].outcome.status is Status.DIVERGED and batched[-1].outcome.steps < STEPS
+
+
 # ---- the suite and the runner ----
 
 SUITE = """
@@ -196,6 +231,7 @@ name: vec
 problems:
   linear: {steps: 60, eval_every: 20}
   curve: {steps: 60, eval_every: 20, options: {hidden: 8}}
+  quadratic: {steps: 60, eval_every: 20, options: {noise: 0.1}}
 optimizers: {sgd: {lr: [0.01, 0.1, 50.0]}, adam: {lr: [0.01]}}
 seeds: [0, 1]
 canary: false
@@ -216,6 +252,11 @@ def run_suite(tmp_path, text, name):
     (run_dir,) = [suite_dir / d for d in os.listdir(suite_dir)]
     with open(run_dir / "trials.jsonl") as lines:
         records = {r["trial_id"]: r for r in map(json.loads, lines)}
+    with open(run_dir / "trajectories.csv") as rows:
+        next(rows)
+        for row in rows:
+            trial_id, step, x, y = row.strip().split(",")
+            records[trial_id].setdefault("path", []).append((int(step), float(x or "nan"), float(y or "nan")))
     return records, process.stderr, path
 
 
@@ -233,6 +274,12 @@ def test_a_vectorised_run_records_every_trial_as_the_sequential_run_does(tmp_pat
         assert (record["timing_shared"], other["timing_shared"]) == ("batched", None)
         if record["status"] == "ok":
             assert record["final_loss"] == pytest.approx(other["final_loss"], rel=FLOAT32_RTOL)
+        if record["config"]["problem"] == "quadratic":  # float64: the path as the sequential one's
+            ours, theirs = record["path"], other["path"]
+            assert [p[0] for p in ours] == [p[0] for p in theirs] and len(ours) > 1
+            if record["status"] == "ok":
+                flat = lambda path: [v for _, x, y in path for v in (x, y)]  # noqa: E731
+                assert flat(ours) == pytest.approx(flat(theirs), rel=FLOAT64_RTOL, abs=1e-12)
     assert stderr.count(" ok ") + stderr.count(" diverged ") == len(plan.trials)
 
 

@@ -10,6 +10,7 @@ batch's, and the record marks it so.
 
 * grouping: which trials can share a batch, and what a vectorised suite may hold.
 * stacked: the stacked MLP and the per-trial update rules.
+* points: the landscapes' points, stacked, with each trial's noise and path.
 * batches: each trial's batches, gathered for all at once.
 * trainer: the batch's training loop, bench.trainer's step for step.
 """

@@ -12,7 +12,7 @@ from typing import Any, Iterable, List, Tuple
 
 from bench.plan import TrialSpec
 
-PROBLEMS = ("linear", "linear-noisy", "linear-multi", "curve")
+PROBLEMS = ("linear", "linear-noisy", "linear-multi", "curve", "rosenbrock", "beale", "saddle", "quadratic")
 # The activations written out by hand (bench.learners.autograd), as the suite names them.
 ACTIVATIONS = ("none", "identity", "relu", "tanh", "sigmoid", "leaky_relu", "elu")
 # Trials of one batch at most: memory grows with it (curve's activations are K x 160 x 32

@@ -9,7 +9,7 @@ trials' losses, which gives each trial exactly its own gradient (the sum's deriv
 respect to each trial's loss is 1). Written with operations torch 1.10 has: no torch.func.
 """
 
-from typing import Any, Dict, Sequence
+from typing import Any, Dict, Sequence, Tuple
 
 import torch
 from torch import nn
@@ -56,6 +56,20 @@ class StackedMLP:
         error = self.forward(x) - y
         return (error * error).mean(dim=(1, 2))
 
+    def prepare(self, steps: int) -> None:
+        pass  # nothing to allocate before the timed loop
+
+    def train_step(self, x: torch.Tensor, y: torch.Tensor, update: "StackedUpdate") -> torch.Tensor:
+        """One step of every trial; their losses before it, (K,)."""
+        losses = self.losses(x, y)
+        grads = torch.autograd.grad(losses.sum(), self.params)
+        update.step(self.params, grads)
+        return losses.detach()
+
+    def evaluate(self, x_eval, y_eval, x_test, y_test) -> Tuple[torch.Tensor, torch.Tensor]:
+        """(the training objective, the test metric: both the mean squared error) per trial."""
+        return self.losses(x_eval, y_eval), self.losses(x_test, y_test)
+
     def linear_layer(self, row: int) -> Dict[str, Any]:
         """Row ``row``'s single Linear layer, as bench.problems.linear.learned_parameters gives it."""
         weight, bias = self.params[0][row], self.params[1][row, 0]
@@ -74,7 +88,7 @@ class StackedUpdate:
     arithmetic) applied to stacked parameters, with one learning rate per trial.
 
     The trials of one batch share the optimizer and its other hyper-parameters (the rules
-    branch on them: momentum or none, weight decay or none); the learning rate is a (K, 1, 1)
+    branch on them: momentum or none, weight decay or none); the learning rate is a (K, 1, ...)
     tensor, which every rule multiplies by and never branches on. State (moments, buffers)
     is stacked like the parameters, so a trial's state is row k of each tensor."""
 
@@ -82,7 +96,9 @@ class StackedUpdate:
         function, variant = update_rules.RULES[name]
         self.function = function
         self.fixed = dict(update_rules.arguments(name, hyper), **variant)
-        self.lr = torch.tensor(list(lrs), dtype=like.dtype, device=like.device).reshape(-1, 1, 1)
+        # (K, 1, ...): one rate per trial, broadcast against parameters shaped like ``like``
+        shape = (-1,) + (1,) * (like.dim() - 1)
+        self.lr = torch.tensor(list(lrs), dtype=like.dtype, device=like.device).reshape(shape)
         self.states = None  # type: Any
 
     def step(self, params: Sequence[torch.Tensor], grads: Sequence[torch.Tensor]) -> None:

@@ -33,10 +33,13 @@ from bench.trainer import (
     TrialResult,
     TrialState,
     check_divergence,
+    check_escape,
     loss_dtype,
     resolve_device,
+    thin_path,
 )
 from bench.vectorised.batches import StackedBatches
+from bench.vectorised.points import StackedPoints
 from bench.vectorised.stacked import StackedMLP, StackedUpdate
 
 
@@ -95,7 +98,9 @@ class _Batch:
         self.device, self.memory, self.clock = device, memory, clock
         self.trial_start = clock()
         first = specs[0]
-        self.model = StackedMLP(_initial_models(specs, problem)).to(device)
+        self.landscape = problem.task == "landscape"
+        models = _initial_models(specs, problem)
+        self.model = (StackedPoints(models) if self.landscape else StackedMLP(models)).to(device)
         stack = lambda tensors: torch.stack(list(tensors)).to(device)  # noqa: E731
         x_train, y_train = stack(d.x_train for d in datas), stack(d.y_train for d in datas)
         self.x_eval, self.y_eval = x_train[:, :EVAL_TRAIN_MAX], y_train[:, :EVAL_TRAIN_MAX]
@@ -103,7 +108,9 @@ class _Batch:
         self.batches = StackedBatches(x_train, y_train, first.batch, [s.seed for s in specs])
         self.total = first.steps if first.steps is not None else self.batches.steps_for(first.epochs)
         self.batches.prepare(self.total)
-        self.update = StackedUpdate(first.optimizer, [s.lr for s in specs], dict(first.hyper), x_train)
+        self.model.prepare(self.total)
+        like = self.model.params[0]
+        self.update = StackedUpdate(first.optimizer, [s.lr for s in specs], dict(first.hyper), like)
         # Row r of every stacked tensor is trial rows[r] of specs.
         self.rows = list(range(len(specs)))
         self.initial = [None] * len(specs)  # type: List[Optional[float]]
@@ -146,7 +153,7 @@ class _Batch:
                 else:
                     started = self.clock()
                 x, y = self.batches.next()
-                self.losses[i, :running] = self._step(x, y)
+                self.losses[i, :running] = self.model.train_step(x, y, self.update)
                 if not cuda:
                     timing.step_times.append(self.clock() - started)
             if cuda:
@@ -161,12 +168,6 @@ class _Batch:
             timing.extend_elapsed(timing.step_times[step:], segment_start)
             self._after_segment(step, segment_end)
             step = segment_end
-
-    def _step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        losses = self.model.losses(x, y)
-        grads = torch.autograd.grad(losses.sum(), self.model.params)
-        self.update.step(self.model.params, grads)
-        return losses.detach()
 
     def _after_segment(self, start: int, step: int) -> None:
         """bench.trainer's checks after a segment, per trial; the trials that stop leave."""
@@ -200,6 +201,13 @@ class _Batch:
                     check_divergence(values, self.initial[k], step)
                 except StopTrial as stop:
                     stopping[k] = stop
+        if self.landscape:  # bench.trainer.check_escape on each trial's point
+            for k, position in zip(self.rows, self.model.positions()):
+                if k not in stopping:
+                    try:
+                        check_escape(_PointAt(self.model.surface, position), step)
+                    except StopTrial as stop:
+                        stopping[k] = stop
         if step % first.eval_every == 0 or step == self.total:
             self.evaluate(step, self.rows)
             for k in self.rows:
@@ -225,8 +233,10 @@ class _Batch:
         """Evaluate every running trial at once; keep the figures of ``trials``."""
         started = self.clock()
         with torch.no_grad():
-            eval_losses = self.model.losses(self.x_eval, self.y_eval).tolist()
-            metrics = self.model.losses(self.x_test, self.y_test).tolist()  # the regression metric: MSE
+            eval_losses, metrics = (
+                values.tolist()
+                for values in self.model.evaluate(self.x_eval, self.y_eval, self.x_test, self.y_test)
+            )
         spent = self.clock() - started
         keep = set(trials)
         for r, k in enumerate(self.rows):
@@ -243,6 +253,8 @@ class _Batch:
         timing, state = self.timing, self.states[k]
         state.step_times, state.elapsed = list(timing.step_times), list(timing.elapsed)
         state.train_start, state.segments = timing.train_start, list(timing.segments)
+        if self.landscape:
+            state.trajectory = thin_path(self.model.path_of(row))
         if self.problem.name in LINEAR_NAMES:
             state.learned = dict(self.model.linear_layer(row))
             state.learned["truth"] = self.datas[k].truth
@@ -264,6 +276,16 @@ class _Batch:
             self.batches.keep(index)
             self.x_eval, self.y_eval = self.x_eval[index], self.y_eval[index]
             self.x_test, self.y_test = self.x_test[index], self.y_test[index]
+
+
+class _PointAt:
+    """A trial's point as bench.trainer.check_escape reads a landscape learner."""
+
+    def __init__(self, surface, position):
+        self.surface, self._position = surface, position
+
+    def position(self):
+        return self._position
 
 
 def _sync(device: torch.device) -> None:
