@@ -272,6 +272,8 @@ _AXIS_DEFAULTS = {
     # One thread, as torch.utils.benchmark measures: steady on a busy or small machine, and
     # the same setting on every board; sweep threads: [1, 4] to see what more cores buy.
     "threads": 1,
+    # implementation tensorflow: the Keras optimizer of each name, eager (bench.learners.tensorflow_tape)
+    "tf_updates": "keras", "tf_function": False,
 }  # fmt: skip
 
 

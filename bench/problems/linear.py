@@ -100,7 +100,7 @@ PROBLEMS = [
         make_model=_linear_model(1, 1),
         default_steps=300,
         default_eval_every=10,
-        implementations=("torch", "autograd", "numpy"),
+        implementations=("torch", "autograd", "numpy", "tensorflow"),
         default_lr={"sgd": (0.01, 0.1, 0.5), "momentum": (0.01, 0.1), "nesterov": (0.01, 0.1)},
     ),
     Problem(
@@ -113,7 +113,7 @@ PROBLEMS = [
         make_model=_linear_model(1, 1),
         default_steps=500,
         default_eval_every=10,
-        implementations=("torch", "autograd", "numpy"),
+        implementations=("torch", "autograd", "numpy", "tensorflow"),
         default_lr={
             "sgd": _SGD_LIKE_SMALL,
             "momentum": _SGD_LIKE_SMALL,
@@ -134,7 +134,7 @@ PROBLEMS = [
         make_model=_linear_model(3, 4),
         default_steps=300,
         default_eval_every=10,
-        implementations=("torch", "autograd", "numpy"),
+        implementations=("torch", "autograd", "numpy", "tensorflow"),
         default_lr={"sgd": (0.01, 0.1, 0.5)},
     ),
 ]
