@@ -300,6 +300,8 @@ def _read_options(check: Checker, key: str, problem: Problem, raw: Any) -> List[
     grid = []  # type: List[Tuple[str, List[Any]]]
     for name, option in problem.options.items():
         where = f"{key}.{name}"
+        if option.omit_default and name not in raw:
+            continue
         value = raw.get(name, option.default)
         if option.kind in (float, tuple) and name in raw:
             grid.append((name, read_option_values(check, where, option, value)))
