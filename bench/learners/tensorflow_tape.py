@@ -31,7 +31,8 @@ def _activations(tf) -> Dict[str, Any]:
         "relu": lambda z, c: tf.nn.relu(z),
         "tanh": lambda z, c: tf.tanh(z),
         "sigmoid": lambda z, c: tf.sigmoid(z),
-        "leaky_relu": lambda z, c: tf.nn.leaky_relu(z, alpha=c),
+        # not tf.nn.leaky_relu: its alpha is a float32 attribute, the slope rounded in float64
+        "leaky_relu": lambda z, c: tf.where(z > 0, z, c * z),
         # tf.nn.elu has no alpha; min(z, 0) keeps expm1 finite on the branch where() discards
         "elu": lambda z, c: tf.where(z > 0, z, c * tf.math.expm1(tf.minimum(z, 0.0))),
     }
