@@ -7,6 +7,10 @@ set -euo pipefail
 PINS="torch==1.10.2 numpy==1.19.5 jetson-stats==4.3.2 scikit-learn==0.24.2 PyYAML==6.0.1 psutil pytest==7.0.1 pytest-benchmark==3.4.1"
 key=$(echo "py3.6.15 $PINS" | sha1sum | cut -c1-12)
 venv="${XDG_CACHE_HOME:-$HOME/.cache}/optbench/nano-venv-$key"
+mkdir -p "$(dirname "$venv")"
+# One builder at a time: a second caller waits for the first instead of deleting its venv.
+exec 9>"$venv.lock"
+flock 9
 if [ ! -x "$venv/.ready" ]; then
   py36=$(PYENV_VERSION=3.6.15 pyenv which python)
   rm -rf "$venv"

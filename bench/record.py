@@ -16,6 +16,13 @@ Schema history (bump SCHEMA_VERSION on any change a reader could notice; never r
       ``suboptimality`` (f - f*, negative past the saddle's stationary value), ``data`` names the
       function, its start, minimiser and minimum, and ``config.options`` may hold a point
       ([x, y]). Nothing in a version-2 record changes: the upgrade only sets the version.
+  4 (2026-12-05) ``timing_shared``: null when the trial was timed alone (every trial before
+      version 4 was), else why its time and energy figures are not its own: "contended" (run
+      beside other trials in parallel processes) or "batched" (trained in one vectorised
+      computation with other trials); compare and the report leave such trials out of time and
+      energy verdicts. ``environment``: the fingerprint of the machine that ran the trial where
+      that is not the run manifest's own (a worker of a distributed run); null otherwise. The
+      upgrade sets both to null: what a version-3 record meant.
 """
 
 import enum
@@ -23,7 +30,12 @@ import math
 from dataclasses import dataclass, fields
 from typing import Any, Dict, List, Optional, Tuple, Union
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
+
+# Why a trial's time and energy figures are not its own (TrialRecord.timing_shared).
+CONTENDED = "contended"  # run beside other trials in parallel processes
+BATCHED = "batched"  # trained in one vectorised computation with other trials
+TIMING_SHARED = (CONTENDED, BATCHED)
 
 
 class Status(enum.Enum):
@@ -101,6 +113,8 @@ class TrialRecord(Outcome):
     device: str  # the device the trial ran on, resolved ("auto" becomes "cpu" or "cuda")
     num_threads: int  # torch.get_num_threads() as measured during the trial
     telemetry: Optional[Dict[str, Any]]  # per-trial figures from bench.telemetry, or null
+    timing_shared: Optional[str]  # null: timed alone; else one of TIMING_SHARED
+    environment: Optional[Dict[str, Any]]  # the machine that ran it, where not the manifest's
 
     @classmethod
     def of(cls, outcome: Outcome, **identity: Any) -> "TrialRecord":
@@ -127,6 +141,9 @@ class TrialRecord(Outcome):
         values = {n: data[n] for n in names}
         for name in names:
             _check_type(name, values[name])
+        if values["timing_shared"] not in (None,) + TIMING_SHARED:
+            allowed = ", ".join(TIMING_SHARED)
+            raise ValueError(f"timing_shared is {values['timing_shared']!r:.60}; allowed: null, {allowed}")
         values["status"] = _enum(Status, "status", values["status"])
         values["stability"] = _enum(Stability, "stability", values["stability"])
         return cls(**values)

@@ -55,8 +55,17 @@ def _manifest_2_to_3(manifest: Dict[str, Any]) -> Dict[str, Any]:
     return dict(manifest, schema=3)
 
 
-RECORD_STEPS = {1: _record_1_to_2, 2: _record_2_to_3}  # type: Dict[int, Step]
-MANIFEST_STEPS = {1: _manifest_1_to_2, 2: _manifest_2_to_3}  # type: Dict[int, Step]
+def _record_3_to_4(data: Dict[str, Any]) -> Dict[str, Any]:
+    # Before version 4 every trial was timed alone, on the machine its run's manifest names.
+    return dict(data, schema=4, timing_shared=None, environment=None)
+
+
+def _manifest_3_to_4(manifest: Dict[str, Any]) -> Dict[str, Any]:
+    return dict(manifest, schema=4)
+
+
+RECORD_STEPS = {1: _record_1_to_2, 2: _record_2_to_3, 3: _record_3_to_4}  # type: Dict[int, Step]
+MANIFEST_STEPS = {1: _manifest_1_to_2, 2: _manifest_2_to_3, 3: _manifest_3_to_4}  # type: Dict[int, Step]
 
 
 def _run_chain(data: Dict[str, Any], steps: Dict[int, Step], what: str) -> Dict[str, Any]:

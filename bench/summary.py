@@ -42,6 +42,7 @@ def best_per_problem(records: List[TrialRecord]) -> List[Dict[str, Any]]:
             "time_to_target_s": _median(reached),
             "unstable": sum(r.stability is Stability.UNSTABLE for r in group),
             "judged": sum(r.stability is not Stability.UNKNOWN for r in group),
+            "shared": sorted({r.timing_shared for r in group if r.timing_shared}),
         })  # fmt: skip
     return out
 
@@ -52,6 +53,8 @@ def _fmt(value: Optional[float], spec: str = ".3g") -> str:
 
 def _timing(row: Dict[str, Any]) -> str:
     """The winner's stability verdicts over its seeds, in a word or two."""
+    if row["shared"]:  # timed beside other trials: no verdict on times that are not its own
+        return "/".join(row["shared"])
     if row["unstable"]:
         return "{}/{} unstable".format(row["unstable"], row["seeds"])
     if row["judged"] == row["seeds"]:

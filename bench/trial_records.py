@@ -24,14 +24,18 @@ def make(
     started_at: str,
     wall: float,
     telemetry: Optional[Dict[str, Any]],
+    timing_shared: Optional[str] = None,
+    environment: Optional[Dict[str, Any]] = None,
 ) -> TrialRecord:
+    """``timing_shared``: one of bench.record.TIMING_SHARED where the trial was not timed alone;
+    ``environment``: the fingerprint of the machine that ran it, where not the run's own."""
     problem = PROBLEMS[trial.problem]
     return TrialRecord.of(
         outcome, schema=SCHEMA_VERSION, trial_id=trial.trial_id, suite=where[0], run_id=where[1],
         config=trial.config(), seed=trial.seed, started_at=started_at, finished_at=now(),
         metric_name=problem.metric_name, target=problem.target.to_json_dict(), wall_time_s=wall,
         device=str(resolve_device(trial.device)), num_threads=torch.get_num_threads(),
-        telemetry=telemetry,
+        telemetry=telemetry, timing_shared=timing_shared, environment=environment,
     )  # fmt: skip
 
 

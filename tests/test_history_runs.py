@@ -28,10 +28,11 @@ def manifest_of(run_id, night, nvpmodel=None):
     return manifest
 
 
-def write_nights(results, nights, slower_from=None, slowdown=1.2, throttled=(), power_modes=None):
+def write_nights(results, nights, slower_from=None, slowdown=1.2, throttled=(), power_modes=None, shared=()):
     """``nights`` runs of suite 'nightly' (sgd and adam on linear, two seeds): times with 1%
     noise; sgd's 20% slower from night ``slower_from``; sgd's seed 0 throttled (and 30%
-    slower) on the nights in ``throttled``."""
+    slower) on the nights in ``throttled``; sgd's seeds trained in a vectorised batch (and 30%
+    slower) on the nights in ``shared``."""
     rng = random.Random(7)
     for night in range(nights):
         # Named so that directory order is not night order: history must sort by started_at.
@@ -50,6 +51,8 @@ def write_nights(results, nights, slower_from=None, slowdown=1.2, throttled=(), 
                 if indices == SGD and index == 0 and night in throttled:
                     telemetry["throttled"] = True
                     factor *= 1.3
+                batched = indices == SGD and night in shared
+                factor *= 1.3 if batched else 1.0
                 record = golden_record(
                     index,
                     run_id=run_id,
@@ -58,6 +61,7 @@ def write_nights(results, nights, slower_from=None, slowdown=1.2, throttled=(), 
                     telemetry=telemetry,
                     stability="stable",  # steady nights; the golden line's own verdict is beside the point
                     stability_reason=None,
+                    timing_shared="batched" if batched else None,
                 )
                 writer.append(record, [])
         writer.close()
@@ -110,7 +114,7 @@ def test_throttled_and_other_power_mode_nights_are_left_out_and_counted(tmp_path
     changes = history(results, "nightly")
     assert changes.empty
     assert changes.attrs["series"] == 6  # step time, train time, final loss of sgd and adam
-    assert changes.attrs["excluded"] == {"throttled": 6, "power_mode": 4, "unstable": 0}
+    assert changes.attrs["excluded"] == {"throttled": 6, "power_mode": 4, "timing_shared": 0, "unstable": 0}
     assert history_command(results, "nightly", "text") == 0
     out = capsys.readouterr().out
     assert "4 power mode, 6 throttled" in out
@@ -120,6 +124,23 @@ def test_throttled_and_other_power_mode_nights_are_left_out_and_counted(tmp_path
     from bench.compare.history import find_changes
 
     assert (find_changes(included)["night"] == 10).any()
+
+
+def test_nights_whose_trials_were_timed_beside_others_are_left_out_of_time_series(tmp_path, capsys):
+    # Three nights at the end whose sgd trials were trained in a vectorised batch, 30% slower
+    # per trial: their times are not the trials' own, and counted in they would be a step.
+    results = write_nights(tmp_path, 13, shared=(10, 11, 12))
+    series = load_series(results, "nightly")
+    sgd_step = series[
+        (series["metric"] == "step_time") & series["configuration"].str.startswith("linear sgd")
+    ]
+    assert sorted(sgd_step.loc[sgd_step["excluded"] == "timing_shared", "night"]) == [10, 11, 12]
+    assert series[series["metric"] == "final_loss"]["excluded"].isna().all()  # what it learned still counts
+    changes = history(results, "nightly")
+    assert changes.empty
+    assert changes.attrs["excluded"]["timing_shared"] == 6  # step time and train time, three nights
+    assert history_command(results, "nightly", "text") == 0
+    assert "6 timing shared" in capsys.readouterr().out
 
 
 def test_fewer_nights_than_needed_exit_3(tmp_path, capsys):

@@ -18,7 +18,7 @@ from bench import store, surfaces
 from bench.plan import TrialSpec, make_plan
 from bench.problems import PROBLEMS
 from bench.problems.landscapes import COMMON_LR, LANDSCAPE_NAMES
-from bench.record import Status
+from bench.record import SCHEMA_VERSION, Status
 from bench.suite import load_suite
 from bench.trainer import CHECK_EVERY, DIVERGENCE_FACTOR, TRAJECTORY_POINTS, run_trial, thin_path
 from bench.validation import SuiteError
@@ -186,7 +186,7 @@ def test_a_landscape_run_writes_its_trajectories_and_a_resumed_run_drops_orphans
     assert all(r.metric_name == "suboptimality" and r.data["function"] == "saddle" for r in records)
     with open(os.path.join(run_dir, store.TRAJECTORIES), "a") as handle:
         handle.write("saddle-cut-off-mid-trial,0,1.0,0.001\n")  # a trial whose record never came
-    writer = store.RunWriter(run_dir, dict(store.read_manifest(run_dir), schema=3))
+    writer = store.RunWriter(run_dir, dict(store.read_manifest(run_dir), schema=SCHEMA_VERSION))
     writer.close()
     with open(os.path.join(run_dir, store.TRAJECTORIES)) as handle:
         kept = list(csv.DictReader(handle))

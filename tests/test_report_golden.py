@@ -10,6 +10,7 @@ from conftest import GOLDEN, golden_run, run_cli
 
 pytest.importorskip("seaborn", reason="the report needs optbench[report]")
 
+from bench.record import SCHEMA_VERSION  # noqa: E402
 from bench.report.build import build_report  # noqa: E402
 
 GOLDEN_REPORT = os.path.join(GOLDEN, "report-schema-2")
@@ -68,7 +69,7 @@ def test_a_schema_1_run_renders(tmp_path):
     out = build_report(golden_run(1), str(tmp_path / "v1"))
     with open(os.path.join(out, "report.md"), encoding="utf-8") as md:
         text = md.read()
-    assert "results schema 3 (written in 1)" in text
+    assert f"results schema {SCHEMA_VERSION} (written in 1)" in text
     assert "## linear-noisy" in text
 
 

@@ -3,6 +3,7 @@ directory of the newest schema, and every older golden directory still reads."""
 
 import json
 import os
+import shutil
 
 import pytest
 from conftest import golden_run, run_cli
@@ -13,10 +14,10 @@ from bench.record_upgrades import RECORD_STEPS
 
 # Manifest keys added after the newest golden directory was written: always written now,
 # optional to readers (the golden run, like every older run, lacks them; docs/RESULTS.md).
-ADDED_SINCE_GOLDEN = {"canary"}
+ADDED_SINCE_GOLDEN = set()  # type: set
 # What each golden directory holds: (trials, diverged); every version skipped the 4 cuda trials.
 # Version 3's golden suite added a landscape (rosenbrock) with two diverging seeds of its own.
-GOLDEN_COUNTS = {1: (24, 2), 2: (24, 2), 3: (28, 4)}
+GOLDEN_COUNTS = {1: (24, 2), 2: (24, 2), 3: (28, 4), 4: (28, 4)}
 
 JSON_TYPES = {dict: "object", list: "array", str: "string", bool: "boolean", int: "number", float: "number"}
 
@@ -177,3 +178,30 @@ def test_trajectories_are_read_for_landscape_trials_only(version):
         mine = [row for row in rows if row["trial_id"] == trial_id]
         assert [int(row["step"]) for row in mine] == list(range(records[trial_id].steps + 1))  # every step
         assert (float(mine[0]["x"]), float(mine[0]["y"])) == tuple(records[trial_id].data["start"])
+
+
+def test_records_before_version_4_read_as_timed_alone_on_the_manifests_machine():
+    for version in range(1, 4):
+        records = store.read_trials(golden_run(version))
+        assert {(r.timing_shared, r.environment) for r in records} == {(None, None)}
+
+
+def test_a_version_4_record_says_how_its_timing_was_shared_or_is_refused_naming_the_field(tmp_path):
+    run_dir = str(tmp_path / "run")
+    shutil.copytree(golden_run(4), run_dir)
+    path = os.path.join(run_dir, store.TRIALS)
+    lines = open(path).read().splitlines()
+    for value, refusal in [("batched", None), ("contended", None),
+                           ("parallel", "timing_shared is 'parallel'; allowed: null, contended, batched"),
+                           (2, "timing_shared is 2; expected text or null")]:  # fmt: skip
+        record = json.loads(lines[0])
+        record.update(timing_shared=value, environment={"host": "worker-1", "torch": "1.10.2"})
+        with open(path, "w") as handle:
+            handle.write("\n".join([json.dumps(record)] + lines[1:]) + "\n")
+        if refusal is None:
+            first = store.read_trials(run_dir)[0]
+            assert first.timing_shared == value and first.environment["host"] == "worker-1"
+        else:
+            with pytest.raises(store.StoreError) as caught:
+                store.read_trials(run_dir)
+            assert f"trials.jsonl: line 1: {refusal}" in str(caught.value)

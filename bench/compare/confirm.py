@@ -204,6 +204,12 @@ def confirm(comparison: Comparison, baseline: sides.Side, candidate: sides.Side,
         f"(baseline: {plan.baseline_code.label}; candidate: {plan.candidate_code.label}); "
         f"{held} held; the re-runs are in {plan.directory}",
     )
+    if plan.rounds == 1:
+        notes += (
+            "confirm: one round a side is one more pair of whole runs, and whole runs drift apart (by up to "
+            "20% on a shared machine): it can clear a real regression; two rounds or more (the default) "
+            "interleave the sides so that the drift weighs on both",
+        )
     if rerun.not_comparable:
         notes += ("confirm: the re-runs are not comparable: " + "; ".join(rerun.not_comparable),)
     verdict = gate.overall(cells, comparison.not_comparable, comparison.unmatched[0])

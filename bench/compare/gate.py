@@ -16,6 +16,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from bench import ranking
 from bench.compare import drift, fingerprint, sides, stats
 from bench.compare.policy import Check, Policy
+from bench.record import TIMING_SHARED
 
 
 class Verdict(enum.Enum):
@@ -51,7 +52,7 @@ class Cell:
     interval: Tuple[float, float]  # bootstrap 95% interval of the ratio
     p_worse: Optional[float]
     samples: Tuple[int, int]
-    excluded: Tuple[int, int]  # unstable or throttled trials left out of a time or energy metric
+    excluded: Tuple[int, int]  # trials left out of a time or energy metric: unstable, throttled, timed shared
     larger_is_better: bool = False  # accuracy: its medians are shown as measured
     note: str = ""
     samples_of: str = "seeds"  # or "steps": one trial's step times, where seeds cannot reach alpha
@@ -90,12 +91,24 @@ def _config_text(match: str) -> str:
     return " ".join(parts)
 
 
-def _values(rows, check: Check) -> Tuple[List[float], int]:
+def _timed_alone(rows):
+    """Rows whose time and energy figures are their own: not timed beside other trials
+    (TrialRecord.timing_shared; a missing column, as in older baselines, is timed alone)."""
+    if "timing_shared" not in rows:
+        return rows
+    return rows[~rows["timing_shared"].isin(TIMING_SHARED)]
+
+
+def _values(rows, check: Check) -> Tuple[List[float], int, int]:
     """The metric's values over the rows (seeds, and runs of a window), oriented so that
-    larger is worse, and how many rows were left out for unstable timing or throttling."""
+    larger is worse; how many rows were left out for unstable timing or throttling, and how
+    many because they were timed beside other trials (a time or energy metric only)."""
     rows = rows[rows["status"] != "skipped"]
-    excluded = 0
+    excluded = shared = 0
     if check.metric.kind in ("time", "energy"):
+        alone = _timed_alone(rows)
+        shared = len(rows) - len(alone)
+        rows = alone
         bad = (rows["stability"] == "unstable") | (rows["throttled"] == True)  # noqa: E712 -- None is not True
         excluded = int(bad.sum())
         rows = rows[~bad]
@@ -113,7 +126,7 @@ def _values(rows, check: Check) -> Tuple[List[float], int]:
                 values.append(-float(value) if _higher_is_better(check, row) else float(value))
         elif not failed and not missing:
             values.append(float(value))
-    return values, excluded
+    return values, excluded, shared
 
 
 def _step_samples(rows) -> List[float]:
@@ -121,7 +134,7 @@ def _step_samples(rows) -> List[float]:
     under 50 steps is not judged (bench/stability.py): its steps are too few to stand for the
     trial, and a smoke run's 20 steps a trial would otherwise turn machine noise into verdicts."""
     steady = (rows["stability"] == "stable") & (rows["throttled"] != True)  # noqa: E712 -- None is not True
-    kept = rows[rows["status"].isin(ranking.SCORED) & steady]
+    kept = _timed_alone(rows[rows["status"].isin(ranking.SCORED) & steady])
     pooled = []  # type: List[float]
     for times in kept["step_times_s"]:
         if isinstance(times, list):
@@ -137,12 +150,21 @@ def _median(values: List[float]) -> Optional[float]:
     return statistics.median(values) if values else None
 
 
+def _shared_note(base_shared: int, cand_shared: int) -> str:
+    if not (base_shared or cand_shared):
+        return ""
+    counts = ((base_shared, "baseline"), (cand_shared, "candidate"))
+    return "; left out, timed beside other trials (parallel jobs or a vectorised batch): " + ", ".join(
+        f"{n} {side}" for n, side in counts if n
+    )
+
+
 def judge_cell(
     base_rows, cand_rows, check: Check, alpha: float, match: str = "", time_scale: Optional[float] = None
 ) -> Cell:
     """``time_scale``: divide the candidate's time values by it (--normalise-by-canary)."""
-    base, base_out = _values(base_rows, check)
-    cand, cand_out = _values(cand_rows, check)
+    base, base_out, base_shared = _values(base_rows, check)
+    cand, cand_out, cand_shared = _values(cand_rows, check)
     if time_scale and check.metric.kind == "time":
         cand = [v / time_scale for v in cand]
     problem = str(base_rows["problem"].iloc[0])
@@ -151,7 +173,7 @@ def judge_cell(
     b_med, c_med = _median(base), _median(cand)
     shown = (None if b_med is None else sign * b_med, None if c_med is None else sign * c_med)
     common = dict(problem=problem, label=label, metric=check.metric.name, baseline_median=shown[0],
-                  candidate_median=shown[1], samples=(len(base), len(cand)), excluded=(base_out, cand_out),
+                  candidate_median=shown[1], samples=(len(base), len(cand)), excluded=(base_out + base_shared, cand_out + cand_shared),
                   larger_is_better=sign < 0, match=match)  # fmt: skip
     busy = [name for name, out, kept in (("baseline", base_out, base), ("candidate", cand_out, cand))
             if out > BUSY_SHARE * (out + len(kept))]  # fmt: skip
@@ -159,7 +181,7 @@ def judge_cell(
         note = "the machine was busy during the {}: {} of the trials timed unstable or throttled".format(
             " and the ".join(busy),
             " and ".join(f"{o} of {o + len(k)}" for o, k in ((base_out, base), (cand_out, cand))),
-        )
+        ) + _shared_note(base_shared, cand_shared)
         return Cell(verdict=Verdict.INSUFFICIENT, ratio=None, interval=(math.nan, math.nan), p_worse=None, note=note, **common)  # fmt: skip
     if stats.smallest_p(len(base), len(cand)) > alpha and check.metric.name == "step_time":
         base_steps, cand_steps = _step_samples(base_rows), _step_samples(cand_rows)
@@ -176,6 +198,7 @@ def judge_cell(
                           samples_of="steps")  # fmt: skip
     if stats.smallest_p(len(base), len(cand)) > alpha:
         note = f"{len(base)} against {len(cand)} values: the test cannot reach alpha {alpha:g} (at best p = {stats.smallest_p(len(base), len(cand)):.2g})"
+        note += _shared_note(base_shared, cand_shared)
         return Cell(verdict=Verdict.INSUFFICIENT, ratio=None, interval=(math.nan, math.nan), p_worse=None, note=note, **common)  # fmt: skip
     finite = all(math.isfinite(v) for v in base + cand)
     ratio = (shown[1] / shown[0]) if finite and shown[0] else None

@@ -54,14 +54,16 @@ METRICS = {
 DEFAULT_METRICS = tuple(METRICS)
 # What load_series reads of a night's trials (and all night_cache keeps of them).
 TRIAL_COLUMNS = (
-    ["status", "configuration", "problem", "optimizer", "lr", "throttled", "stability"]
+    ["status", "configuration", "problem", "optimizer", "lr", "throttled", "stability", "timing_shared"]
     + LABEL_AXES
     + [m.column for m in METRICS.values() if m.column]  # the canary is read from the manifests
 )
 
 # Why a night is left out of a time or energy series, in the order they are checked.
-POWER_MODE, THROTTLED, UNSTABLE = "power_mode", "throttled", "unstable"
-REASONS = (POWER_MODE, THROTTLED, UNSTABLE)
+# SHARED: the configuration's trials were timed beside others (parallel jobs, a vectorised
+# batch; TrialRecord.timing_shared): their times are not their own.
+POWER_MODE, THROTTLED, SHARED, UNSTABLE = "power_mode", "throttled", "timing_shared", "unstable"
+REASONS = (POWER_MODE, THROTTLED, SHARED, UNSTABLE)
 
 SERIES_KEY = ["suite", "metric", "configuration_key", "machine"]
 # configuration_key (bench.ranking's) names the series exactly: two configurations can share
@@ -69,7 +71,7 @@ SERIES_KEY = ["suite", "metric", "configuration_key", "machine"]
 CHANGE_COLUMNS = [
     "suite", "metric", "configuration", "configuration_key", "machine", "kind", "night", "since_night", "run_before", "run_after",
     "commit_before", "commit_after", "level_before", "level_after", "ratio", "p_value", "regression", "nights",
-    "excluded_power_mode", "excluded_throttled", "excluded_unstable", "machine_moved", "canary_ratio",
+    "excluded_power_mode", "excluded_throttled", "excluded_timing_shared", "excluded_unstable", "machine_moved", "canary_ratio",
 ]  # fmt: skip
 
 
@@ -189,6 +191,8 @@ def load_series(
         trials = pd.concat(nights, ignore_index=True)
         trials["throttled"] = trials["throttled"].eq(True)  # null: not measured
         trials["unstable"] = trials["stability"].eq("unstable")
+        # Absent from records before schema 4 (and from their cached nights): timed alone.
+        trials["shared"] = trials["timing_shared"].notna() if "timing_shared" in trials else False
         axes = {
             problem: [a for a in LABEL_AXES if group[a].astype(str).nunique() > 1]
             for problem, group in trials.groupby("problem")
@@ -208,6 +212,7 @@ def load_series(
                 "seeds": grouped[metric.column].count(),
                 "throttled": grouped["throttled"].any(),
                 "unstable": grouped["unstable"].any(),
+                "shared": grouped["shared"].any(),
             }).reset_index()  # fmt: skip
             for column in ("run_id", "git_commit", "started_at", "power_mode", "problem", "optimizer"):
                 frame[column] = firsts[column].to_numpy()
@@ -236,19 +241,21 @@ def _exclude(frame, clocked: bool):
         majority = frame.groupby(["configuration", "machine"])["power_mode"].agg(_most_common)
         usual = [majority[(c, m)] for c, m in zip(frame["configuration"], frame["machine"])]
         frame["excluded"] = [
-            _reason(mode != normal, throttled, unstable)
-            for mode, normal, throttled, unstable in zip(
-                frame["power_mode"], usual, frame["throttled"], frame["unstable"]
+            _reason(mode != normal, throttled, shared, unstable)
+            for mode, normal, throttled, shared, unstable in zip(
+                frame["power_mode"], usual, frame["throttled"], frame["shared"], frame["unstable"]
             )
         ]
     return frame
 
 
-def _reason(other_mode: bool, throttled: bool, unstable: bool) -> Optional[str]:
+def _reason(other_mode: bool, throttled: bool, shared: bool, unstable: bool) -> Optional[str]:
     if other_mode:
         return POWER_MODE
     if throttled:
         return THROTTLED
+    if shared:
+        return SHARED
     return UNSTABLE if unstable else None
 
 

@@ -42,7 +42,7 @@ def canary_nights(suite_name: str, runs: List[Run], machine_label: Callable[[Dic
                 "suite": suite_name, "metric": CANARY, "configuration": f"{CANARY} v{version}",
                 "configuration_label": f"{CANARY_LABEL}, version {version}", "machine": machine_label(manifest),
                 "night": night, "value": statistics.median(drift.speed(e) for e in entries), "seeds": len(entries),
-                "throttled": False, "unstable": False, "run_id": manifest.get("run_id") or os.path.basename(run_dir),
+                "throttled": False, "shared": False, "unstable": False, "run_id": manifest.get("run_id") or os.path.basename(run_dir),
                 "git_commit": env.get("git_commit"), "started_at": manifest.get("started_at"),
                 "power_mode": power_mode(manifest) or "", "problem": "", "optimizer": "",
             })  # fmt: skip

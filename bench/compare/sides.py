@@ -17,8 +17,9 @@ from bench.analysis import load, require_pandas
 from bench.compare.policy import METRICS
 
 BASELINE_FORMAT = 1  # bump with any change to what a saved baseline holds (step_times_s is optional)
+# timing_shared: absent from baselines saved before schema 4, which read it as null (timed alone).
 COLUMNS = ["problem", "configuration", "threads", "device", "seed_index", "status", "stability",
-           "throttled", "target"] + sorted({m.column for m in METRICS}) + ["step_times_s"]  # fmt: skip
+           "throttled", "timing_shared", "target"] + sorted({m.column for m in METRICS}) + ["step_times_s"]  # fmt: skip
 # Per trial, at most this many of its steps' times are kept (evenly spaced picks): the samples of
 # a step-time test where one trial per side is all there is. 200 a side already resolve a 2%
 # shift of a median, and keep a saved baseline of 1,000 trials near 3 MB.
@@ -200,7 +201,7 @@ def from_pytest_benchmark(paths: Sequence[str]) -> Side:
                 "problem": extra.get("problem") or bench["group"] or "benchmark",
                 "configuration": json.dumps(config, sort_keys=True),
                 "threads": extra.get("threads"), "device": extra.get("device"), "seed_index": 0,
-                "status": "ok", "stability": verdict.value, "throttled": None, "target": None,
+                "status": "ok", "stability": verdict.value, "throttled": None, "timing_shared": None, "target": None,
                 "step_time_median_s": median, "step_times_s": list(times),
             })  # fmt: skip
         machine = dict((frame["machine_info"].iloc[0] or {}).get("optbench") or {}) if len(frame) else {}

@@ -47,6 +47,12 @@ def run_facts(data: ReportData) -> Facts:
         ("trials", f"{len(data.trials)} of {manifest.get('trials_planned')} planned: {tally}"),
         ("timing", f"{unstable} of {len(judged)} judged trials unstable; {len(data.trials) - len(judged)} too short to judge"),
     ]  # fmt: skip
+    if "timing_shared" in data.trials:
+        shared = data.trials["timing_shared"].dropna().value_counts()
+        if len(shared):
+            facts.append(("timing shared", ", ".join(f"{int(n)} trials {how}" for how, n in shared.items())
+                          + ": timed beside other trials, their times and energy are not their own"
+                          " and are left out of time verdicts"))  # fmt: skip
     if "night" in data.trials:
         per_night = data.trials["night"].value_counts().sort_index()
         facts.append(("nights", ", ".join(f"{night}: {int(n)} trials" for night, n in per_night.items())

@@ -28,6 +28,7 @@ SECTION = "history"
 MAX_FIGURES = 8
 REASON_TEXT = {
     history.POWER_MODE: "in another power mode", history.THROTTLED: "throttled",
+    history.SHARED: "timed beside other trials",
     history.UNSTABLE: "with unstable timing",
 }  # fmt: skip
 
