@@ -112,6 +112,27 @@ def test_manual_updates_follow_torch_in_float64(problem, optimizer):
         np.testing.assert_allclose(mine.detach().numpy(), theirs.detach().numpy(), rtol=1e-6, atol=1e-9)
 
 
+# The hyper-parameters that change a rule's formula (tests/test_learners.py's variants).
+VARIANTS = [
+    ("sgd", 0.1, {"weight_decay": 0.01}),
+    ("momentum", 0.1, {"dampening": 0.1, "weight_decay": 0.01}),
+    ("nesterov", 0.1, {"momentum": 0.5, "weight_decay": 0.01}),
+    ("adagrad", 0.5, {"lr_decay": 0.01, "weight_decay": 0.01}),
+    ("rmsprop", 0.0003, {"momentum": 0.5, "weight_decay": 0.01}),
+    ("adam", 0.05, {"weight_decay": 0.01}),
+    ("adamw", 0.05, {"weight_decay": 0.1}),
+]
+
+
+@needs_tensorflow
+@pytest.mark.parametrize("optimizer,lr,hyper", VARIANTS)
+def test_manual_variants_follow_torch_in_float64(optimizer, lr, hyper):
+    model, x, y = _problem("linear-multi", torch.float64)
+    want, _ = _losses("torch", model, x, y, optimizer, lr, hyper, steps=300)
+    got, _ = _losses("tensorflow", model, x, y, optimizer, lr, hyper, steps=300, updates="manual")
+    np.testing.assert_allclose(got, want, rtol=RTOL_64, atol=0)
+
+
 @needs_tensorflow
 @pytest.mark.parametrize("activation", ["tanh", "relu", "sigmoid", "leaky_relu", "elu", "none"])
 def test_manual_curve_mlp_follows_torch_in_float64(activation):

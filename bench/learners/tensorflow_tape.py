@@ -78,7 +78,10 @@ class TensorflowLearner:
                 tf.TensorSpec([None, outputs], self.dtype),
             ]
             # Traced now, once for every batch size: not inside the trial's first timed step.
-            self._train_step = tf.function(self._eager_step, input_signature=signature)
+            # No autograph: the step has no tensor-dependent Python control flow to convert, and
+            # once, in a process that had built and dropped many learners, autograph's converted
+            # _forward was called with self twice (a TypeError seen in the agreement benchmark).
+            self._train_step = tf.function(self._eager_step, input_signature=signature, autograph=False)
             self._train_step.get_concrete_function()
         self._batch = (None, None, None, None)  # the last (x, y) and their TensorFlow copies
 
