@@ -234,6 +234,13 @@ def test_refusals():
         learners.build("tensorflow", model, nn.MSELoss(), "sgd", 0.1, {}, {"updates": "slow"})
 
 
+@needs_tensorflow
+def test_tensorflow_keeps_the_thread_count_it_started_with():
+    tensorflow_runtime.start(1)  # this process's TensorFlow runs one thread (every test above)
+    with pytest.raises(ValueError, match="sized once per process: this one runs 1 thread.*asks for 2"):
+        tensorflow_runtime.start(2)
+
+
 # --- through a suite ---------------------------------------------------------------------
 
 SIDE_BY_SIDE = """\
@@ -250,6 +257,8 @@ canary: false
 @pytest.mark.slow
 def test_a_suite_runs_both_frameworks_side_by_side(tmp_path):
     (tmp_path / "both.yaml").write_text(SIDE_BY_SIDE)
+    planned = run_cli("plan", "both.yaml", cwd=str(tmp_path))
+    assert "linear-noisy tensorflow: tf_updates keras,manual; tf_function False\n" in planned.stdout
     done = run_cli("run", "both.yaml", "--results", "results", cwd=str(tmp_path))
     assert done.returncode == 0, done.stderr
     (run_dir,) = [str(p) for p in (tmp_path / "results" / "both").iterdir()]
