@@ -16,7 +16,7 @@ import json
 import math
 import statistics
 from dataclasses import dataclass
-from typing import Any, Dict, Iterable, List, Mapping
+from typing import Any, Dict, Iterable, List, Mapping, Sequence
 
 SCORED = ("ok", "timeout")  # a timed-out trial was evaluated where it stopped
 NOT_RANKED = ("skipped",)  # never ran: says nothing about the configuration
@@ -82,6 +82,39 @@ def rank(trials: Iterable[Mapping[str, Any]]) -> Dict[str, List[Standing]]:
 def best(trials: Iterable[Mapping[str, Any]]) -> Dict[str, Standing]:
     """Per problem, the winning configuration."""
     return {problem: rows[0] for problem, rows in rank(trials).items()}
+
+
+def problem_labels(configs: Sequence[Mapping[str, Any]]) -> List[str]:
+    """Each configuration's problem as the ranking and the tables name it: the problem's name,
+    followed, where the configurations tried that problem with several sets of options (the
+    quadratic's condition numbers, a landscape with and without noise), by the options that
+    differ: "quadratic (condition 100)". Each set of options is a problem of its own: the best
+    optimizer on a round bowl says nothing of the best on a narrow valley."""
+    varying = {}  # type: Dict[str, List[str]]
+    seen = {}  # type: Dict[str, List[Mapping[str, Any]]]
+    for config in configs:
+        seen.setdefault(config["problem"], []).append(config.get("options") or {})
+    for problem, options in seen.items():
+        keys = sorted({k for o in options for k in o})
+        varying[problem] = [
+            k for k in keys if len({json.dumps(o.get(k), sort_keys=True) for o in options}) > 1
+        ]
+    labels = []
+    for config in configs:
+        keys, options = varying[config["problem"]], config.get("options") or {}
+        shown = ", ".join(f"{k} {_option_text(options.get(k))}" for k in keys)
+        labels.append("{} ({})".format(config["problem"], shown) if keys else config["problem"])
+    return labels
+
+
+def _option_text(value: Any) -> str:
+    if value is None:
+        return "default"
+    if isinstance(value, float):
+        return format(value, "g")
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_option_text(v) for v in value) + "]"
+    return str(value)
 
 
 def trial_row(record) -> Dict[str, Any]:

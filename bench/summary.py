@@ -19,6 +19,8 @@ def _median(values: Sequence[Optional[float]]) -> Optional[float]:
 def best_per_problem(records: List[TrialRecord]) -> List[Dict[str, Any]]:
     """One row per problem: the winning configuration's medians over its seeds."""
     rows = [ranking.trial_row(r) for r in records]
+    for row, label in zip(rows, ranking.problem_labels([r.config for r in records])):
+        row["problem"] = label
     winners = ranking.best(rows)
     out = []
     for problem, standing in winners.items():

@@ -4,6 +4,7 @@ contour figure's markers and labels."""
 
 import io
 import os
+import re
 
 import numpy as np
 import pytest
@@ -59,6 +60,18 @@ def test_each_noise_free_function_gets_an_embedded_gif_of_bounded_frames(report)
             image = Image.open(io.BytesIO(handle.read()))
             assert image.format == "GIF" and 1 < image.n_frames <= figures.ANIMATION_FRAMES
     assert "landscape-quadratic-condition-10-noise-0.1.png" in os.listdir(os.path.join(report, "figures"))
+
+
+def test_each_option_set_of_a_problem_is_a_section_of_its_own_with_plain_file_names(report):
+    # The noisy and the noise-free quadratic are two problems to the generic sections too (each
+    # its own winner and figures), and their names make file names without spaces or brackets.
+    markdown = read(report, "report.md")
+    assert "## quadratic (noise 0)" in markdown and "## quadratic (noise 0.1)" in markdown
+    assert "## quadratic\n" not in markdown
+    written = os.listdir(os.path.join(report, "figures")) + os.listdir(os.path.join(report, "tables"))
+    assert "optimizers-quadratic-noise-0.1.csv" in written and "convergence-quadratic-noise-0.svg" in written
+    assert all(re.fullmatch(r"[A-Za-z0-9._-]+", name) for name in written), written
+    assert "](tables/optimizers-quadratic-noise-0.1.csv)" in markdown
 
 
 def test_the_table_says_never_where_no_seed_reached_the_target(report):

@@ -80,3 +80,38 @@ def test_the_end_of_run_table_and_the_analysis_half_pick_the_same_winners(versio
     assert ("linear-noisy", "adam", 0.5, "none") in device_half
     assert ("curve", "adam", 0.01, "tanh") in device_half
     assert len(device_half) == 4
+
+
+def test_a_problem_tried_with_several_option_sets_is_ranked_once_per_set():
+    # A round bowl and a narrow valley are different problems: sgd wins the first here, adam the
+    # second, and pooled together one of them would be hidden.
+    def quadratic(optimizer, condition, loss):
+        found = record("quadratic", optimizer, 0, loss)
+        config = dict(found.config, options={"condition": condition, "start": [1.0, 1.0]})
+        return golden_record(trial_id=f"q-{optimizer}-{condition}", config=config, status="ok", final_loss=loss,
+                             final_metric=None, time_to_target_s=None, steps_to_target=None, target=LOSS)  # fmt: skip
+
+    records = [quadratic("sgd", 1.0, 0.01), quadratic("adam", 1.0, 0.2), quadratic("sgd", 1000.0, 0.9),
+               quadratic("adam", 1000.0, 0.3), record("linear", "sgd", 0, 0.5)]  # fmt: skip
+    assert ranking.problem_labels([r.config for r in records]) == [
+        "quadratic (condition 1)",
+        "quadratic (condition 1)",
+        "quadratic (condition 1000)",
+        "quadratic (condition 1000)",
+        "linear",
+    ]  # the start is the same everywhere: not part of the name
+    winners = {row["problem"]: row["optimizer"] for row in summary.best_per_problem(records)}
+    assert winners == {
+        "quadratic (condition 1)": "sgd",
+        "quadratic (condition 1000)": "adam",
+        "linear": "sgd",
+    }
+    pytest.importorskip("pandas")
+    from bench.analysis import load
+
+    trials = load._trials(records)
+    assert sorted(set(trials["problem"])) == [
+        "linear",
+        "quadratic (condition 1)",
+        "quadratic (condition 1000)",
+    ]

@@ -87,6 +87,9 @@ def _trials(records, nested: bool = True) -> "pandas.DataFrame":  # noqa: F821
         row["configuration"] = ranking.configuration_key(record.config)
         row.update({k: (record.telemetry or {}).get(k) for k in TELEMETRY_COLUMNS})
         rows.append(row)
+    # A problem tried with several sets of options is one problem per set (bench.ranking).
+    for row, label in zip(rows, ranking.problem_labels([record.config for record in records])):
+        row["problem"] = label
     trials = pd.DataFrame(rows)
     # A column whose every value is null (no telemetry here; no trial reached its target)
     # would otherwise be of object dtype, which medians refuse.

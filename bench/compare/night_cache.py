@@ -25,7 +25,7 @@ from bench import store
 from bench.analysis.load import load_trials
 
 # Bump when what is kept changes meaning (not when the columns change: they are in the key).
-FORMAT = 1
+FORMAT = 2  # 2: "problem" names the variant where a run tried several option sets (bench.ranking)
 OFF = "off"
 
 

@@ -11,6 +11,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from bench.analysis import choice, paired, summary, tuning
 from bench.report.data import ReportData
+from bench.report.figures import file_stem
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,9 @@ class Table:
     frame: Any  # pandas DataFrame of raw values
     columns: Tuple[Column, ...]
     note: str = ""
+
+    def __post_init__(self):
+        object.__setattr__(self, "name", file_stem(self.name))
 
     def header(self) -> List[str]:
         return [c.label for c in self.columns]

@@ -5,11 +5,18 @@ as an item with ``figure=None`` and a one-line note saying why: never drawn empt
 drawn from made-up values.
 """
 
+import re
 from dataclasses import dataclass
 from typing import Any, Optional
 
 OVERVIEW = "overview"  # the section for figures across problems
 LANDSCAPES = "landscapes"  # the section of the 2-D functions' paths (bench.report.landscapes)
+
+
+def file_stem(name: str) -> str:
+    """``name`` as a file name and a link target: a problem variant such as "quadratic
+    (condition 100)" names figures and tables, and spaces or brackets in a path break links."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-")
 
 
 @dataclass(frozen=True)
@@ -20,3 +27,6 @@ class FigureItem:
     figure: Optional[Any]  # a matplotlib Figure; None when left out
     note: str  # a caption saying what to read in it, or, when left out, why
     format: str = "svg"  # "svg", or "png" where an SVG would be huge (many points)
+
+    def __post_init__(self):
+        object.__setattr__(self, "name", file_stem(self.name))
