@@ -338,3 +338,50 @@ def test_without_tensorflow_the_run_is_refused_before_any_trial(tmp_path):
     assert "tf.yaml: implementation[1]: implementation 'tensorflow' needs TensorFlow" in done.stderr
     assert "pip install 'optbench[tensorflow]'" in done.stderr
     assert not (tmp_path / "results").exists()  # nothing ran, nothing was recorded
+
+
+# --- the landscapes ------------------------------------------------------------------------
+
+
+def _landscape_path(function, optimizer, implementation, **tensorflow):
+    """theta at every step through the trainer, as a suite runs it, noise included."""
+    import dataclasses
+
+    from test_landscapes_reference import LEARNING_RATES, _trial
+
+    from bench.problems import PROBLEMS
+    from bench.trainer import run_trial
+
+    options = {"noise": 0.1, "start": None}
+    if function == "quadratic":
+        options.update(condition=10.0, angle=0.0)
+    problem = PROBLEMS[function]
+    trial = _trial(function, optimizer, LEARNING_RATES[function][optimizer], implementation, options)
+    if implementation == "tensorflow":
+        trial = dataclasses.replace(trial, tf_updates=tensorflow.get("updates", "keras"),
+                                    tf_function=tensorflow.get("compiled", False))  # fmt: skip
+    result = run_trial(trial, problem, problem.make_data(trial.seed, options))
+    assert result.outcome.status.value == "ok", result.outcome.reason
+    return np.array([(x, y) for _, x, y in result.trajectory])
+
+
+@needs_tensorflow
+@pytest.mark.parametrize("function", ["quadratic", "rosenbrock"])
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+def test_landscape_paths_by_hand_follow_torch(function, optimizer):
+    from test_landscapes_reference import RTOL, relative_difference
+
+    want = _landscape_path(function, optimizer, "torch")
+    got = _landscape_path(function, optimizer, "tensorflow", updates="manual")
+    assert len(got) == len(want) == 501
+    assert relative_difference(got, want) <= RTOL
+
+
+@needs_tensorflow
+@pytest.mark.parametrize("compiled", [False, True])
+def test_landscape_path_with_keras_sgd_follows_torch(compiled):
+    from test_landscapes_reference import RTOL, relative_difference
+
+    want = _landscape_path("rosenbrock", "sgd", "torch")
+    got = _landscape_path("rosenbrock", "sgd", "tensorflow", updates="keras", compiled=compiled)
+    assert relative_difference(got, want) <= RTOL

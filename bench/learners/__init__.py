@@ -33,7 +33,7 @@ IMPLEMENTATIONS = {
     "numpy": "hand-written forward, backward and update in NumPy; on the landscapes, the updates as "
     "published (MLP and landscape problems, CPU only)",
     "tensorflow": "tf.Variables, tf.GradientTape, updates by hand (assign_sub) or by Keras; eager or "
-    "tf.function (linear problems and the curve MLP, CPU only; needs optbench[tensorflow])",
+    "tf.function (linear, curve MLP and landscape problems, CPU only; needs optbench[tensorflow])",
 }
 
 # The optimizers written by hand for the autograd and numpy implementations.
@@ -55,7 +55,7 @@ def build(
     if isinstance(model, Point):  # a landscape: a point on a 2-D function (bench.learners.landscape)
         from bench.learners import landscape
 
-        return landscape.build(implementation, model, optimizer, lr, hyper)
+        return landscape.build(implementation, model, optimizer, lr, hyper, tensorflow)
     if implementation == "torch":
         return TorchLearner(model, loss_fn, optimizers.build(optimizer, model.parameters(), lr, hyper))
     if implementation == "autograd":
