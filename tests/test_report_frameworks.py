@@ -79,3 +79,10 @@ def test_the_report_shows_each_shared_cell_by_implementation(tmp_path):
             assert [t.get_text() for t in time_ax.get_xticklabels()] == IMPLEMENTATIONS
     finally:
         close(items)
+
+
+def test_step_times_of_trials_not_timed_alone_are_left_out():
+    rows = pd.DataFrame(
+        {"step_time_median_s": [1e-4, 2e-4, 9e-4, None], "timing_shared": [None, None, "contended", None]}
+    )
+    assert list(frameworks.own_step_times(rows)) == [1e-4, 2e-4]

@@ -45,6 +45,14 @@ def shared_cells(trials, problem: str) -> Dict[str, List[str]]:
     return {cell: labels for cell, labels in cells.items() if len(labels) > 1}
 
 
+def own_step_times(rows):
+    """The rows' median step times in seconds, less those of trials not timed alone
+    (timing_shared: trained beside others, or batched with them): not their own times."""
+    if "timing_shared" in rows:
+        rows = rows[rows["timing_shared"].isna()]
+    return rows["step_time_median_s"].dropna()
+
+
 def _title(problem: str, cell: str) -> str:
     config = json.loads(cell)
     hyper = "".join(f", {k} {v}" for k, v in sorted(config.get("hyper", {}).items()))
@@ -79,7 +87,7 @@ def plot_cell(trials, curves, labels: List[str], title: str) -> Figure:
                                        color=colour, s=22, zorder=3)  # fmt: skip
         else:
             learned_ax.scatter([x] * len(scored), scored["final_loss"], color=colour, s=22, zorder=3)
-        times = mine["step_time_median_s"].dropna() * 1e6
+        times = own_step_times(mine) * 1e6
         time_ax.scatter([x] * len(times), times, color=colour, s=22, zorder=3)
         if len(times):
             time_ax.hlines(times.median(), x - 0.3, x + 0.3, colors=colour, linewidth=2)
@@ -119,10 +127,10 @@ def _note(trials, labels: List[str]) -> str:
     """The figures in words: each implementation's median step time against the first's, and,
     on a linear problem, its median learned parameters against the optimum."""
     parts = []
-    reference = trials.loc[trials["implementation"] == labels[0], "step_time_median_s"].median()
+    reference = own_step_times(trials[trials["implementation"] == labels[0]]).median()
     for label in labels:
         mine = trials[trials["implementation"] == label]
-        step = mine["step_time_median_s"].median()
+        step = own_step_times(mine).median()
         text = f"{label}: {step * 1e6:,.0f} µs per step" if step == step else f"{label}: no step time"
         if label != labels[0] and step == step and reference == reference and reference > 0:
             text += f" ({step / reference:.3g}x {labels[0]})"
@@ -136,9 +144,8 @@ def _note(trials, labels: List[str]) -> str:
     return (
         "The same data, initial weights and batches in each implementation. Left: the median training loss; "
         "middle: the learned parameters' distance from the least-squares optimum (linear problems), else the "
-        "final loss, per seed; right: each seed's median step time (bar: their median). "
-        + "; ".join(parts)
-        + "."
+        "final loss, per seed; right: each seed's median step time (bar: their median; trials not timed alone "
+        "left out). " + "; ".join(parts) + "."
     )
 
 
