@@ -7,7 +7,7 @@ BIN     = $(VENV)/bin
 # torch 2.13.0 is the CPU build this project's machines keep on disk; a plain `torch`
 # from PyPI is a multi-GB CUDA build. On a GPU machine: make TORCH=torch run
 TORCH  ?= torch==2.13.0
-# The extras installed into .venv: tensorflow (tensorflow-cpu, about 1 GB installed) runs the
+# The extras installed into .venv: tensorflow (tensorflow-cpu, about 1.5 GB installed) runs the
 # implementation: tensorflow trials and their tests; make EXTRAS=report,test,jetson leaves it out.
 EXTRAS ?= report,test,jetson,tensorflow
 # A suite name (./suites/NAME.yaml, else the one shipped with optbench) or a path.
