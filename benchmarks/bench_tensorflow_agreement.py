@@ -97,6 +97,24 @@ def main() -> None:
           f"with Keras' default accumulator 0.1 {relative(default, exact)[0]:.2e}")  # fmt: skip
     del tensorflow_updates, learner
     print()
+    print("landscapes, Keras against torch.optim (path distance over the path's largest norm, noise 0.1):")
+    from test_landscapes_reference import relative_difference
+    from test_tensorflow import _landscape_path
+
+    for function in ("quadratic", "rosenbrock"):
+        for optimizer in OPTIMIZERS:
+            want = _landscape_path(function, optimizer, "torch")
+            keras = relative_difference(
+                _landscape_path(function, optimizer, "tensorflow", updates="keras"), want
+            )
+            manual = relative_difference(
+                _landscape_path(function, optimizer, "tensorflow", updates="manual"), want
+            )
+            own = relative_difference(_landscape_path(function, optimizer, "autograd"), want)
+            print(
+                f"  {function:<11} {optimizer:<9} keras {keras:.2e}  manual {manual:.2e}  autograd {own:.2e}"
+            )
+    print()
     print("median step time, one thread, float32, linear-noisy, adam (us):")
     model, x, y = _problem("linear-noisy", torch.float32)
     for label, implementation, settings in [
