@@ -7,6 +7,9 @@ BIN     = $(VENV)/bin
 # torch 2.13.0 is the CPU build this project's machines keep on disk; a plain `torch`
 # from PyPI is a multi-GB CUDA build. On a GPU machine: make TORCH=torch run
 TORCH  ?= torch==2.13.0
+# The extras installed into .venv: tensorflow (tensorflow-cpu, about 1.5 GB installed) runs the
+# implementation: tensorflow trials and their tests; make EXTRAS=report,test,jetson leaves it out.
+EXTRAS ?= report,test,jetson,tensorflow
 # A suite name (./suites/NAME.yaml, else the one shipped with optbench) or a path.
 SUITE  ?= tutorial
 
@@ -16,7 +19,7 @@ $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q -U pip
 	$(BIN)/python -m pip install -q "$(TORCH)"
-	$(BIN)/python -m pip install -q -e ".[report,test,jetson]"
+	$(BIN)/python -m pip install -q -e ".[$(EXTRAS)]"
 	touch $@
 
 # Ends with the report of the run it made: results/<suite>/ names the suite's latest run.

@@ -240,7 +240,8 @@ def _measure_canary(plan: Plan, writer, when: str) -> None:
 def _burn_in(trial: TrialSpec, data_cache, warmed: set) -> None:
     """A few untimed steps before the first trial of each kind, so that lazy initialisation
     (kernel selection, allocator growth, first-call imports) is not billed to that trial."""
-    kind = (trial.problem, trial.device, trial.implementation, trial.batch, trial.batch_norm, trial.threads)
+    kind = (trial.problem, trial.device, trial.implementation, trial.batch, trial.batch_norm, trial.threads,
+            trial.tf_updates, trial.tf_function)  # fmt: skip
     if kind in warmed:
         return
     warmed.add(kind)

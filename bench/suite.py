@@ -281,6 +281,8 @@ _AXIS_DEFAULTS = {
     # One thread, as torch.utils.benchmark measures: steady on a busy or small machine, and
     # the same setting on every board; sweep threads: [1, 4] to see what more cores buy.
     "threads": 1,
+    # implementation tensorflow: the Keras optimizer of each name, eager (bench.learners.tensorflow_tape)
+    "tf_updates": "keras", "tf_function": False,
 }  # fmt: skip
 
 
@@ -307,6 +309,8 @@ def _read_options(check: Checker, key: str, problem: Problem, raw: Any) -> List[
     grid = []  # type: List[Tuple[str, List[Any]]]
     for name, option in problem.options.items():
         where = f"{key}.{name}"
+        if option.omit_default and name not in raw:
+            continue
         value = raw.get(name, option.default)
         if option.kind in (float, tuple) and name in raw:
             grid.append((name, read_option_values(check, where, option, value)))

@@ -216,8 +216,11 @@ def _train(
     torch.manual_seed(spec.seed)  # the same initial weights for every optimizer, per seed
     model_spec = ModelSpec(spec.activation, spec.dropout, spec.batch_norm, dict(spec.options))
     model = problem.make_model(model_spec).to(device)
+    tensorflow = None
+    if spec.implementation == "tensorflow":
+        tensorflow = {"updates": spec.tf_updates, "compiled": spec.tf_function, "threads": spec.threads}
     learner = learners.build(
-        spec.implementation, model, problem.loss_fn(), spec.optimizer, spec.lr, dict(spec.hyper)
+        spec.implementation, model, problem.loss_fn(), spec.optimizer, spec.lr, dict(spec.hyper), tensorflow
     )
     x_train, y_train = data.x_train.to(device), data.y_train.to(device)
     x_eval, y_eval = x_train[:EVAL_TRAIN_MAX], y_train[:EVAL_TRAIN_MAX]
