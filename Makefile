@@ -7,6 +7,12 @@ BIN     = $(VENV)/bin
 # torch 2.13.0 is the CPU build this project's machines keep on disk; a plain `torch`
 # from PyPI is a multi-GB CUDA build. On a GPU machine: make TORCH=torch run
 TORCH  ?= torch==2.13.0
+# The extras installed into .venv. `make test` adds TEST_EXTRAS, what only some tests and suites
+# need: tensorflow (tensorflow-cpu, about 1.5 GB installed) runs the implementation: tensorflow
+# trials and their tests, which skip without it; a newcomer's `make run` does not download it.
+# dask (dask.distributed, about 30 MB) runs the dask executor's tests (tests/test_dask_executor.py).
+EXTRAS      ?= report,test,jetson
+TEST_EXTRAS ?= tensorflow,dask
 # A suite name (./suites/NAME.yaml, else the one shipped with optbench) or a path.
 SUITE  ?= tutorial
 
@@ -16,7 +22,7 @@ $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q -U pip
 	$(BIN)/python -m pip install -q "$(TORCH)"
-	$(BIN)/python -m pip install -q -e ".[report,test,jetson,dask]"
+	$(BIN)/python -m pip install -q -e ".[$(EXTRAS)]"
 	touch $@
 
 # Ends with the report of the run it made: results/<suite>/ names the suite's latest run.
@@ -24,7 +30,11 @@ run: $(BIN)/.installed
 	$(BIN)/optbench run $(SUITE)
 	$(BIN)/optbench report results/$(notdir $(basename $(SUITE)))
 
-test: $(BIN)/.installed
+$(BIN)/.test-extras: $(BIN)/.installed
+	$(BIN)/python -m pip install -q -e ".[$(EXTRAS),$(TEST_EXTRAS)]"
+	touch $@
+
+test: $(BIN)/.test-extras
 	$(BIN)/python -m pytest -q
 
 lint: $(BIN)/.installed

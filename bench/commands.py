@@ -94,6 +94,11 @@ def plan_command(suite_name: str, results: str, list_trials: bool, yes: bool = F
             _values(trials, "threads"), f"{budget}, {first.time_limit_s:g}s max",
         ))  # fmt: skip
     out.write(_table(rows) + "\n")
+    for name, trials in per_problem.items():  # implementation tensorflow's own settings
+        tensorflow = [t for t in trials if t.implementation == "tensorflow"]
+        if tensorflow:
+            out.write("{} tensorflow: tf_updates {}; tf_function {}\n".format(
+                name, _values(tensorflow, "tf_updates"), _values(tensorflow, "tf_function")))  # fmt: skip
     out.write("seeds: {}\n".format(", ".join(str(s) for s in suite.seeds)))
     for note in plan.notes:
         out.write(f"note: {note}\n")

@@ -42,12 +42,20 @@ class TrialSpec:
     eval_every: int
     log_every: int
     options: Tuple[Tuple[str, Any], ...]  # the problem's options
+    # implementation tensorflow's settings ("keras" or "manual"; tf.function or eager), None
+    # for every other implementation: left out of its configuration, so that no earlier
+    # trial's id changed when these axes came.
+    tf_updates: Optional[str] = None
+    tf_function: Optional[bool] = None
 
     def config(self) -> Dict[str, Any]:
         """The resolved configuration, as recorded: plain JSON types."""
         data = asdict(self)
         data["hyper"] = {k: list(v) if isinstance(v, tuple) else v for k, v in self.hyper}
         data["options"] = dict(self.options)
+        for key in TENSORFLOW_AXES:
+            if data[key] is None:
+                del data[key]
         return data
 
     @property
@@ -74,6 +82,10 @@ class TrialSpec:
             parts.append("bn")
         if self.implementation != "torch":
             parts.append(self.implementation)
+        if self.tf_updates == "manual":
+            parts.append("manual")
+        if self.tf_function:
+            parts.append("tf.function")
         if self.device != "cpu":
             parts.append(self.device)
         if self.threads != 1:
@@ -86,6 +98,9 @@ def _option_label(name: str, value: Any) -> str:
     if isinstance(value, tuple):
         return "{}=({})".format(name, ", ".join(f"{v:g}" for v in value))
     return f"{name}={value:g}" if isinstance(value, float) else f"{name}={value}"
+
+
+TENSORFLOW_AXES = ("tf_updates", "tf_function")
 
 
 @functools.lru_cache(maxsize=None)
@@ -162,7 +177,7 @@ def make_plan(suite: Suite, limit: Optional[int] = MAX_TRIALS) -> Plan:
                 lrs, hyper_grid, itertools.product(*axis_values), suite.seeds
             ):
                 cell = dict(zip(AXES, cell))
-                reason = _meaningless(problem, cell)
+                reason = _meaningless(problem, cell) or _without_tensorflow(cell, axis_values)
                 if reason:
                     dropped[reason] = dropped.get(reason, 0) + 1
                     continue
@@ -195,6 +210,19 @@ def _neutralised(problem, axis: str, values: Tuple[Any, ...]) -> Tuple[Any, ...]
     return values
 
 
+def _without_tensorflow(cell: Dict[str, Any], axis_values) -> str:
+    """For another implementation than tensorflow, the tf_ axes are no setting: its cell keeps
+    None there (the first value of each stands for all), and the others are dropped."""
+    if cell["implementation"] == "tensorflow":
+        return ""
+    firsts = {axis: values[0] for axis, values in zip(AXES, axis_values)}
+    if any(cell[axis] != firsts[axis] for axis in TENSORFLOW_AXES):
+        return "tf_updates and tf_function are settings of implementation tensorflow only"
+    for axis in TENSORFLOW_AXES:
+        cell[axis] = None
+    return ""
+
+
 def _meaningless(problem, cell: Dict[str, Any]) -> str:
     """Why a cell from the shared axes cannot run for this problem ('' if it can)."""
     implementation = cell["implementation"]
@@ -204,6 +232,8 @@ def _meaningless(problem, cell: Dict[str, Any]) -> str:
         return f"implementation {implementation} has no dropout or batch norm"
     if implementation == "numpy" and cell["device"] != "cpu":
         return "implementation numpy runs on the cpu only"
+    if implementation == "tensorflow" and cell["device"] != "cpu":
+        return "implementation tensorflow runs on the cpu only (tensorflow-cpu)"
     if cell["batch_norm"] and cell["batch"] == 1:
         return "batch norm needs batches of more than one sample"
     if implementation != "torch" and cell["activation"] not in _HAND_WRITTEN_ACTIVATIONS:

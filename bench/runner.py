@@ -187,6 +187,10 @@ def _run_pooled_trials(plan, writer, pool, missing, resumed, out, schedule) -> L
         out.write(f"warning: {choice.jobs} trials at a time share this machine: their times and energies are "
                   "contended (each record says timing_shared: contended, and compare and the report leave "
                   "them out of time and energy verdicts); use the default, one at a time, to time\n")  # fmt: skip
+    if plan.suite.vectorise:
+        out.write(
+            "note: vectorise is for the local executor; on the pool's workers each trial runs on its own\n"
+        )
     writer.write_manifest(executor=dict(choice.to_json(), **pool.manifest_info()))
     finished = False
     try:
@@ -223,7 +227,12 @@ def _run_trials(plan, writer, recorder, missing, resumed, out, schedule=None) ->
     progress = Progress(plan, todo, out, estimate.from_previous_runs(os.path.dirname(run_dir)))
     warmed = set()
     try:
-        for trial in todo if schedule is None else schedule(list(todo)):
+        scheduled = todo if schedule is None else schedule(list(todo))
+        if plan.suite.vectorise:  # many trials as one computation; those it leaves run below
+            from bench.vectorised.runs import run_vectorised
+
+            scheduled = run_vectorised(plan, writer, recorder, data, scheduled, missing, progress)
+        for trial in scheduled:
             progress.begin(trial)
             if trial.device in missing:
                 record, curve = trial_records.skipped(_where(plan, writer), trial, missing[trial.device]), []

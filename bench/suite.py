@@ -44,7 +44,7 @@ TOP_KEYS = (
     ("name", "description", "problems", "optimizers", "seeds", "repeats", "budget")
     + AXES
     + ("exclude", "include", "order", "telemetry", "on_missing_device", "warmup", "slowdown", "regressions")
-    + ("canary", "canary_slowdown", "executor")
+    + ("canary", "canary_slowdown", "vectorise", "executor")
 )
 PROBLEM_KEYS = AXES + BUDGET_KEYS + ("options", "lr")
 ORDERS = ("grid", "random", "interleaved")
@@ -103,6 +103,9 @@ class Suite:
     # two are not part of the trial ids: turning the canary off does not change what is compared.
     canary: bool = True
     canary_slowdown: float = 0.0  # a testing aid: each canary iteration busy-waits this fraction of itself
+    # Train the trials that differ only in learning rate and seed together, as one computation
+    # (bench.vectorised). Not part of the trial ids: a vectorised trial is the sequential one.
+    vectorise: bool = False
     # Where the trials run (bench/executors/): not part of the trial ids either.
     executor: ExecutorChoice = ExecutorChoice()
 
@@ -137,6 +140,12 @@ def _parse(doc: Dict[str, Any], path: str, check: Checker) -> Optional[Suite]:
         _check_regressions(check, path, doc["regressions"])
     canary = check.boolean("canary", doc.get("canary", True))
     canary_slowdown = check.number("canary_slowdown", doc.get("canary_slowdown", 0.0), minimum=0.0)
+    vectorise = check.boolean("vectorise", doc.get("vectorise", False))
+    if vectorise:
+        from bench.vectorised.grouping import suite_mistakes
+
+        for key, message in suite_mistakes(problem_choices):
+            check.fail(key, message)
     executor = read_executor(check, doc.get("executor", "local"))
     description = doc.get("description", "")
     if not isinstance(description, str):
@@ -148,7 +157,7 @@ def _parse(doc: Dict[str, Any], path: str, check: Checker) -> Optional[Suite]:
         optimizers=tuple(optimizer_choices), seeds=seeds, exclude=exclude, include=include,
         order=order, telemetry=telemetry, on_missing_device=on_missing, warmup_s=float(warmup),
         slowdown=float(slowdown or 0.0), canary=canary, canary_slowdown=float(canary_slowdown or 0.0),
-        executor=executor, document=doc,
+        document=doc, vectorise=bool(vectorise), executor=executor,
     )  # fmt: skip
 
 
@@ -276,6 +285,8 @@ _AXIS_DEFAULTS = {
     # One thread, as torch.utils.benchmark measures: steady on a busy or small machine, and
     # the same setting on every board; sweep threads: [1, 4] to see what more cores buy.
     "threads": 1,
+    # implementation tensorflow: the Keras optimizer of each name, eager (bench.learners.tensorflow_tape)
+    "tf_updates": "keras", "tf_function": False,
 }  # fmt: skip
 
 
@@ -302,6 +313,8 @@ def _read_options(check: Checker, key: str, problem: Problem, raw: Any) -> List[
     grid = []  # type: List[Tuple[str, List[Any]]]
     for name, option in problem.options.items():
         where = f"{key}.{name}"
+        if option.omit_default and name not in raw:
+            continue
         value = raw.get(name, option.default)
         if option.kind in (float, tuple) and name in raw:
             grid.append((name, read_option_values(check, where, option, value)))

@@ -5,12 +5,18 @@ Checker and returns what it could read (bench.suite assembles the whole suite)."
 from typing import Any, Dict, List, Optional, Tuple
 
 from bench import activations, learners, optimizers
+from bench.learners import tensorflow_runtime, tensorflow_updates
 from bench.problems import PROBLEMS
 from bench.telemetry import registry as telemetry_registry
 from bench.telemetry.config import TelemetryConfig
 from bench.validation import Checker, short
 
-AXES = ("activation", "device", "batch", "dropout", "batch_norm", "implementation", "threads")
+# tf_updates and tf_function are settings of implementation tensorflow only (bench.plan gives
+# every other implementation's trials None there, and leaves them out of its configuration).
+AXES = (
+    "activation", "device", "batch", "dropout", "batch_norm", "implementation", "threads",
+    "tf_updates", "tf_function",
+)  # fmt: skip
 MATCH_KEYS = ("problem", "optimizer", "lr", "seed") + AXES
 TELEMETRY_KEYS = ("sources", "interval", "cooldown", "idle_baseline")
 TELEMETRY_SOURCES = telemetry_registry.CHOICES
@@ -64,9 +70,17 @@ def read_axis_value(check: Checker, where: str, axis: str, item: Any) -> Any:
     if axis == "batch_norm":
         return check.boolean(where, item)
     if axis == "implementation":
-        return check.choice(where, item, list(learners.IMPLEMENTATIONS))
+        chosen = check.choice(where, item, list(learners.IMPLEMENTATIONS))
+        if chosen == "tensorflow" and not tensorflow_runtime.available():
+            check.fail(where, "implementation 'tensorflow' " + tensorflow_runtime.MISSING)
+            return None
+        return chosen
     if axis == "threads":
         return check.integer(where, item, minimum=1)
+    if axis == "tf_updates":
+        return check.choice(where, item, list(tensorflow_updates.UPDATES))
+    if axis == "tf_function":
+        return check.boolean(where, item)
     raise AssertionError(axis)
 
 

@@ -2,9 +2,9 @@
 
 What is timed: only the training steps (drawing a batch, forward, backward, update).
 Evaluation, divergence checks and bookkeeping happen between timed segments. On a GPU
-the loop never waits for the device inside a segment: the loss of each step is written
-into a device-side buffer and fetched at the segment's end, after one synchronisation at
-each edge of the timed region (as torch.utils.benchmark and nanoGPT do).
+the loop never waits for the device inside a segment: the loss of each step stays on the
+device and is fetched at the segment's end, after one synchronisation at each edge of the
+timed region (as torch.utils.benchmark and nanoGPT do); step times come from CUDA events.
 """
 
 import math
@@ -18,7 +18,7 @@ from bench import learners
 from bench.batches import Batches
 from bench.memory import PeakMemory
 from bench.plan import TrialSpec
-from bench.problems import ModelSpec, Problem, ProblemData
+from bench.problems import ModelSpec, Problem, ProblemData, Target
 from bench.problems.linear import LINEAR_NAMES, learned_parameters
 from bench.record import Outcome, Status
 from bench.stability import judge, step_time_summary
@@ -34,7 +34,7 @@ TRAJECTORY_POINTS = 1001
 @dataclass
 class CurvePoint:
     step: int
-    time_s: float  # training time after this step (see _State.elapsed)
+    time_s: float  # training time after this step (see TrialState.elapsed)
     loss: Optional[float] = None  # the step's batch loss, before its update
     eval_loss: Optional[float] = None  # training objective on the training set (eval mode)
     metric: Optional[float] = None  # the problem's metric on the test split
@@ -52,7 +52,7 @@ class TrialResult:
     trajectory: Optional[List[Tuple[int, Optional[float], Optional[float]]]] = None
 
 
-class _Stop(Exception):
+class StopTrial(Exception):
     def __init__(self, status: Status, reason: str):
         super().__init__(reason)
         self.status, self.reason = status, reason
@@ -69,7 +69,7 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _finite(value: Optional[float]) -> Optional[float]:
+def finite_or_none(value: Optional[float]) -> Optional[float]:
     return value if value is not None and math.isfinite(value) else None
 
 
@@ -90,12 +90,12 @@ def run_trial(
     # Part of the trial's configuration: torch's default (every core) lets one busy process
     # on a small machine stall every step's thread barrier (docs/PERFORMANCE.md).
     torch.set_num_threads(spec.threads)
-    state = _State(clock)
+    state = TrialState(clock)
     memory = None
     try:
         memory = PeakMemory(device)
         _train(spec, problem, data, device, state, memory, timed_region or _NoGuard, slowdown)
-    except _Stop as stop:
+    except StopTrial as stop:
         state.status, state.reason = stop.status, stop.reason
     except MemoryError as error:
         state.status, state.reason = Status.OUT_OF_MEMORY, f"MemoryError: {error}"
@@ -115,7 +115,7 @@ def run_trial(
     return state.result(data, memory)
 
 
-class _State:
+class TrialState:
     """What the loop accumulates; turned into a TrialResult at the end."""
 
     def __init__(self, clock: Callable[[], float]):
@@ -150,6 +150,23 @@ class _State:
             self.curve[step] = CurvePoint(step, self.elapsed[step])
         return self.curve[step]
 
+    def evaluated(
+        self, step: int, eval_loss: float, metric: float, target: Target, optimum: Optional[float]
+    ) -> None:
+        """Keep an evaluation at ``step``: the curve's point, final and best figures, the target."""
+        self.evaluated_at = step
+        point = self.point(step)
+        point.eval_loss, point.metric = finite_or_none(eval_loss), finite_or_none(metric)
+        self.final_loss, self.final_metric = eval_loss, metric
+        if math.isfinite(eval_loss) and (self.best_loss is None or eval_loss < self.best_loss):
+            self.best_loss = eval_loss
+        observed = {"loss": eval_loss, "metric": metric}
+        if optimum is not None:
+            observed["suboptimality"] = eval_loss - optimum
+        if self.target_step is None and target.reached(observed[target.quantity]):
+            self.target_step, self.target_time = step, self.train_time
+            self.target_clock = self.train_end if step else self.clock()
+
     def extend_elapsed(self, durations: List[float], segment_start: float) -> None:
         """Place the segment's steps on the training-time axis (see ``elapsed``)."""
         base, wall, measured = self.elapsed[-1], self.train_end - segment_start, sum(durations)
@@ -163,14 +180,14 @@ class _State:
     def result(self, data: ProblemData, memory: Optional[PeakMemory]) -> TrialResult:
         median, iqr = step_time_summary(self.step_times)
         verdict, why = judge(median, iqr, len(self.step_times), self.train_time)
-        final = _finite(self.final_loss)
+        final = finite_or_none(self.final_loss)
         subopt = None
         if final is not None and data.optimum_loss is not None:
             subopt = max(0.0, final - data.optimum_loss)
         outcome = Outcome(
             status=self.status, reason=self.reason, steps=self.steps, epochs=self.epochs,
-            final_loss=final, best_loss=_finite(self.best_loss),
-            final_metric=_finite(self.final_metric), optimum_loss=data.optimum_loss,
+            final_loss=final, best_loss=finite_or_none(self.best_loss),
+            final_metric=finite_or_none(self.final_metric), optimum_loss=data.optimum_loss,
             suboptimality=subopt, steps_to_target=self.target_step,
             time_to_target_s=self.target_time, train_time_s=self.train_time,
             eval_time_s=self.eval_time, step_time_median_s=median, step_time_iqr_s=iqr,
@@ -193,14 +210,17 @@ class _NoGuard:
 
 
 def _train(
-    spec, problem, data, device, state: _State, memory: PeakMemory, timed_region, slowdown=0.0
+    spec, problem, data, device, state: TrialState, memory: PeakMemory, timed_region, slowdown=0.0
 ) -> None:
     trial_start = state.clock()
     torch.manual_seed(spec.seed)  # the same initial weights for every optimizer, per seed
     model_spec = ModelSpec(spec.activation, spec.dropout, spec.batch_norm, dict(spec.options))
     model = problem.make_model(model_spec).to(device)
+    tensorflow = None
+    if spec.implementation == "tensorflow":
+        tensorflow = {"updates": spec.tf_updates, "compiled": spec.tf_function, "threads": spec.threads}
     learner = learners.build(
-        spec.implementation, model, problem.loss_fn(), spec.optimizer, spec.lr, dict(spec.hyper)
+        spec.implementation, model, problem.loss_fn(), spec.optimizer, spec.lr, dict(spec.hyper), tensorflow
     )
     x_train, y_train = data.x_train.to(device), data.y_train.to(device)
     x_eval, y_eval = x_train[:EVAL_TRAIN_MAX], y_train[:EVAL_TRAIN_MAX]
@@ -214,8 +234,7 @@ def _train(
         learner.prepare(total)
     loss_fn = problem.loss_fn()
     # The per-step losses stay on the device until a segment ends: no host sync per step.
-    # (float64 for a landscape: the saddle's f falls past float32's range long before theta overflows)
-    losses = torch.zeros(total, device=device, dtype=torch.float64 if landscape else torch.float32)
+    dtype = loss_dtype(problem, data)
     cuda = device.type == "cuda"
 
     def evaluate(step: int) -> None:
@@ -226,18 +245,7 @@ def _train(
             metric = float(problem.metric(learner.predict(x_test), y_test))
         learner.train()
         state.eval_time += state.clock() - started
-        state.evaluated_at = step
-        point = state.point(step)
-        point.eval_loss, point.metric = _finite(eval_loss), _finite(metric)
-        state.final_loss, state.final_metric = eval_loss, metric
-        if math.isfinite(eval_loss) and (state.best_loss is None or eval_loss < state.best_loss):
-            state.best_loss = eval_loss
-        observed = {"loss": eval_loss, "metric": metric}
-        if data.optimum_loss is not None:
-            observed["suboptimality"] = eval_loss - data.optimum_loss
-        if state.target_step is None and problem.target.reached(observed[problem.target.quantity]):
-            state.target_step, state.target_time = step, state.train_time
-            state.target_clock = state.train_end if step else state.clock()
+        state.evaluated(step, eval_loss, metric, problem.target, data.optimum_loss)
 
     learner.train()
     evaluate(0)
@@ -253,20 +261,26 @@ def _train(
             if state.train_start is None:
                 state.train_start = segment_start
             # ---- the timed region ----
+            # Each step's loss is kept as the 0-dim tensor the learner returns, where it is (no
+            # host sync), and stacked once the segment ends: an indexed copy into a buffer per
+            # step cost more than the rest of the bookkeeping together (docs/PERFORMANCE.md).
+            step_losses = []  # type: List[torch.Tensor]
             with timed_region():
-                for i in range(step, segment_end):
-                    if cuda:
-                        marks[i - step].record()
-                    else:
-                        started = state.clock()
-                    x, y = batches.next()
-                    losses[i] = learner.step(x, y)
-                    if not cuda:
-                        if slowdown:  # the gate's testing aid: this step takes (1 + slowdown) times as long
-                            _busy_wait(state.clock, state.clock() + slowdown * (state.clock() - started))
-                        state.step_times.append(state.clock() - started)
                 if cuda:
+                    for i in range(step, segment_end):
+                        marks[i - step].record()
+                        x, y = batches.next()
+                        step_losses.append(learner.step(x, y))
                     marks[-1].record()
+                else:
+                    # One clock read per step: a step's time runs from the read before it to its own.
+                    clock, reads = state.clock, [state.clock()]
+                    for _ in range(step, segment_end):
+                        x, y = batches.next()
+                        step_losses.append(learner.step(x, y))
+                        if slowdown:  # the gate's testing aid: this step takes (1 + slowdown) times as long
+                            _busy_wait(clock, clock() + slowdown * (clock() - reads[-1]))
+                        reads.append(clock())
             _sync(device)
             state.train_end = state.clock()
             # ---- end of the timed region ----
@@ -274,22 +288,24 @@ def _train(
             state.segments.append((segment_start, state.train_end))
             if cuda:
                 state.step_times.extend(a.elapsed_time(b) / 1000.0 for a, b in zip(marks, marks[1:]))
+            else:
+                state.step_times.extend(b - a for a, b in zip(reads, reads[1:]))
             state.extend_elapsed(state.step_times[step:], segment_start)
-            segment_losses = losses[step:segment_end].tolist()
+            segment_losses = torch.stack(step_losses).to(dtype).tolist()
             for i in range(step, segment_end, spec.log_every):
-                state.point(i + 1).loss = _finite(segment_losses[i - step])
+                state.point(i + 1).loss = finite_or_none(segment_losses[i - step])
             step = state.steps = segment_end
             state.epochs = step / float(batches.per_epoch)
             memory.sample()
-            _check_divergence(segment_losses, initial, step)
+            check_divergence(segment_losses, initial, step)
             if landscape:
-                _check_escape(learner, step)
+                check_escape(learner, step)
             if step % spec.eval_every == 0 or step == total:
                 evaluate(step)
-                _check_divergence([state.final_loss], initial, step)
+                check_divergence([state.final_loss], initial, step)
             if state.clock() - trial_start > spec.time_limit_s and step < total:
-                raise _Stop(Status.TIMEOUT, f"time limit of {spec.time_limit_s:g} s reached after {step} of {total} steps")  # fmt: skip
-    except _Stop:
+                raise StopTrial(Status.TIMEOUT, f"time limit of {spec.time_limit_s:g} s reached after {step} of {total} steps")  # fmt: skip
+    except StopTrial:
         if state.evaluated_at != step:
             evaluate(step)  # so that the final figures describe where it stopped
         raise
@@ -302,6 +318,14 @@ def _train(
             state.learned["optimum"] = data.optimum_params
 
 
+def loss_dtype(problem: Problem, data: ProblemData) -> torch.dtype:
+    """The per-step loss buffer's dtype: float64 for a landscape (the saddle's f falls past
+    float32's range long before theta overflows) and for float64 data (the tests that hold
+    curves to 1e-9), float32 otherwise."""
+    wide = problem.task == "landscape" or data.x_train.dtype == torch.float64
+    return torch.float64 if wide else torch.float32
+
+
 def thin_path(path, points: int = TRAJECTORY_POINTS) -> List[Tuple[int, Optional[float], Optional[float]]]:
     """(step, x, y) rows of a path (theta at steps 0, 1, ...): every step while there are at
     most ``points``, else ``points`` steps evenly spaced from the first to the last. A
@@ -311,20 +335,20 @@ def thin_path(path, points: int = TRAJECTORY_POINTS) -> List[Tuple[int, Optional
         steps = range(last + 1)
     else:
         steps = sorted({int(round(i * last / (points - 1.0))) for i in range(points)})
-    return [(s, _finite(float(path[s][0])), _finite(float(path[s][1]))) for s in steps]
+    return [(s, finite_or_none(float(path[s][0])), finite_or_none(float(path[s][1]))) for s in steps]
 
 
-def _check_escape(learner, step: int) -> None:
+def check_escape(learner, step: int) -> None:
     """A landscape's point that became NaN or left its function's escape radius has diverged
     (the loss check alone misses a point running off along a flat direction)."""
     x, y = learner.position()
     if not (math.isfinite(x) and math.isfinite(y)):
-        raise _Stop(Status.DIVERGED, f"theta became ({x}, {y}) by step {step}")
+        raise StopTrial(Status.DIVERGED, f"theta became ({x}, {y}) by step {step}")
     surface = learner.surface
     if surface.escape_radius is not None:
         distance = math.hypot(x - surface.minimiser[0], y - surface.minimiser[1])
         if distance > surface.escape_radius:
-            raise _Stop(Status.DIVERGED, f"theta is {distance:.3g} from the minimiser, beyond {surface.escape_radius:g}, by step {step}")  # fmt: skip
+            raise StopTrial(Status.DIVERGED, f"theta is {distance:.3g} from the minimiser, beyond {surface.escape_radius:g}, by step {step}")  # fmt: skip
 
 
 def _busy_wait(clock: Callable[[], float], until: float) -> None:
@@ -332,10 +356,10 @@ def _busy_wait(clock: Callable[[], float], until: float) -> None:
         pass
 
 
-def _check_divergence(losses: List[float], initial: Optional[float], step: int) -> None:
+def check_divergence(losses: List[float], initial: Optional[float], step: int) -> None:
     limit = DIVERGENCE_FACTOR * max(abs(initial or 0.0), 1e-8)
     for loss in losses:
         if not math.isfinite(loss):
-            raise _Stop(Status.DIVERGED, f"loss became {loss} by step {step}")
+            raise StopTrial(Status.DIVERGED, f"loss became {loss} by step {step}")
         if loss > limit:
-            raise _Stop(Status.DIVERGED, f"loss {loss:.3g} exceeded {DIVERGENCE_FACTOR:g}x the initial {initial:.3g} by step {step}")  # fmt: skip
+            raise StopTrial(Status.DIVERGED, f"loss {loss:.3g} exceeded {DIVERGENCE_FACTOR:g}x the initial {initial:.3g} by step {step}")  # fmt: skip

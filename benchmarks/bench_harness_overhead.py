@@ -1,6 +1,16 @@
 """What the harness costs per step, against the tutorial's bare training loop.
 
     python benchmarks/bench_harness_overhead.py [--rounds 10]
+    python benchmarks/bench_harness_overhead.py --whole-process [--pairs 5] [--canary]
+
+--whole-process: a 15-cell `linear` grid (5 learning rates x 3 seeds, 2,000 full-batch SGD
+steps each, every step's loss recorded, one evaluation at the end) run as whole processes:
+`optbench run` of that suite against benchmarks/plain_linear_grid.py, the tutorial's nested
+loops doing the same training and keeping every step's loss. The two alternate (ABBA) for
+PAIRS pairs; the figures are the medians over pairs of optbench's time over the plain
+script's, wall and CPU (user + system), with their ranges. The suite turns the drift canary off unless --canary is given:
+the canary is a fixed measurement of the machine (about 0.5 s a run, docs/PERFORMANCE.md),
+not a cost per step, and --canary shows what it adds.
 
 Per problem, the same model, data, optimizer, batch size and thread settings trained
 (A) by a bare loop -- draw a batch, zero_grad, forward, loss, backward, step -- timed
@@ -68,14 +78,75 @@ def bare_loop(trial: TrialSpec, data) -> float:
 
 def harness(trial: TrialSpec, data) -> float:
     result = run_trial(trial, PROBLEMS[trial.problem], data)
-    return result.train_time_s / result.steps
+    return result.outcome.train_time_s / result.outcome.steps
+
+
+GRID_LRS = (0.01, 0.03, 0.1, 0.3, 0.5)
+GRID_SEEDS = 3
+GRID_STEPS = 2000
+
+
+def grid_suite(canary: bool) -> str:
+    lrs = ", ".join(str(lr) for lr in GRID_LRS)
+    return (
+        "name: overhead\n"
+        f"problems: {{linear: {{steps: {GRID_STEPS}, eval_every: {GRID_STEPS}}}}}\n"
+        f"optimizers: {{sgd: {{lr: [{lrs}]}}}}\n"
+        f"repeats: {GRID_SEEDS}\n"
+        f"canary: {'true' if canary else 'false'}\n"
+    )
+
+
+def whole_process(pairs: int, canary: bool) -> None:
+    import resource
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as directory:
+        suite = os.path.join(directory, "overhead.yaml")
+        with open(suite, "w") as handle:
+            handle.write(grid_suite(canary))
+        commands = {
+            "optbench": [sys.executable, "-m", "bench", "run", suite, "--results", os.path.join(directory, "r"), "--new"],
+            "plain": [sys.executable, os.path.join(ROOT, "benchmarks", "plain_linear_grid.py"),
+                      os.path.join(directory, "plain.json"), "--steps", str(GRID_STEPS),
+                      "--lrs", ",".join(str(lr) for lr in GRID_LRS), "--seeds", str(GRID_SEEDS)],
+        }  # fmt: skip
+        wall = {"optbench": [], "plain": []}
+        cpu = {"optbench": [], "plain": []}
+        for index in range(pairs):
+            order = ("plain", "optbench") if index % 2 == 0 else ("optbench", "plain")
+            for side in order:
+                before, start = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
+                subprocess.run(
+                    commands[side], check=True, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+                )
+                wall[side].append(time.perf_counter() - start)
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpu[side].append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+        print(
+            f"15-cell linear grid, {GRID_STEPS} steps per cell, canary {'on' if canary else 'off'}, {pairs} pairs:"
+        )
+        # Wall time is what a user waits; CPU time (user + system, all the process's threads)
+        # is what the process itself spent, and moves far less when others share the machine.
+        for name, times in (("wall", wall), ("cpu", cpu)):
+            ratios = [ours / plain for ours, plain in zip(times["optbench"], times["plain"])]
+            print(f"  {name:4}  plain median {statistics.median(times['plain']):.2f} s, optbench run median "
+                  f"{statistics.median(times['optbench']):.2f} s; ratio median {statistics.median(ratios):.3f} "
+                  f"(range {min(ratios):.3f}-{max(ratios):.3f})")  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--problems", default="linear,curve,lenet")
+    parser.add_argument("--whole-process", action="store_true", help="the 15-cell grid as whole processes")
+    parser.add_argument("--pairs", type=int, default=5)
+    parser.add_argument("--canary", action="store_true", help="--whole-process: keep the drift canary on")
     args = parser.parse_args()
+    if args.whole_process:
+        whole_process(args.pairs, args.canary)
+        return
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     for name in args.problems.split(","):
         fields = dict(CASES[name])

@@ -19,7 +19,11 @@ from bench.validation import SuiteError
 
 # The analysis half's libraries, and scikit-learn (which pulls in scipy, and pandas when
 # installed): seconds and ~100 MB on a 4 GB Jetson, so `optbench run` must load none of them.
-HEAVY = ("pandas", "scipy", "sklearn", "seaborn", "matplotlib", "jinja2", "bench.analysis", "bench.report")
+# TensorFlow and Keras (5 s to import here) load only for a trial of implementation tensorflow.
+HEAVY = (
+    "pandas", "scipy", "sklearn", "seaborn", "matplotlib", "jinja2", "bench.analysis", "bench.report",
+    "tensorflow", "keras",
+)  # fmt: skip
 
 TINY_LENET = """\
 problems:
@@ -68,7 +72,7 @@ def test_a_run_imports_none_of_the_analysis_libraries(tmp_path):
 
 # --- shipped suites -------------------------------------------------------------------------
 
-SHIPPED = ("landscapes", "nightly-nano", "smoke", "tutorial")
+SHIPPED = ("gradienttape", "landscapes", "nightly-nano", "smoke", "tutorial")
 IN_SDIST = os.path.exists(os.path.join(ROOT, "PKG-INFO"))  # tests run from an unpacked sdist
 
 
@@ -116,7 +120,7 @@ def test_an_unknown_name_lists_the_shipped_suites_and_suggests_the_nearest(tmp_p
     (message,) = caught.value.problems
     assert message == (
         "smokey: no such suite file (nor suites/smokey.yaml, nor a suite of that name shipped with "
-        "optbench); shipped with optbench: landscapes, nightly-nano, smoke, tutorial (did you mean 'smoke'?)"
+        "optbench); shipped with optbench: gradienttape, landscapes, nightly-nano, smoke, tutorial (did you mean 'smoke'?)"
     )
     (tmp_path / "suites").mkdir()
     (tmp_path / "suites" / "nightly.yaml").write_text(TINY_LENET)
@@ -124,7 +128,7 @@ def test_an_unknown_name_lists_the_shipped_suites_and_suggests_the_nearest(tmp_p
         suite_by_name("nightl")
     (message,) = caught.value.problems
     assert message.endswith(
-        "; suites in suites/: nightly; shipped with optbench: landscapes, nightly-nano, smoke, tutorial (did you mean 'nightly'?)"
+        "; suites in suites/: nightly; shipped with optbench: gradienttape, landscapes, nightly-nano, smoke, tutorial (did you mean 'nightly'?)"
     )
     with pytest.raises(SuiteError) as caught:
         suite_by_name("smoke", search="suites", shipped=str(tmp_path / "nothing"))
@@ -139,7 +143,7 @@ def test_in_the_checkout_the_suites_are_listed_once(monkeypatch):
         suite_by_name("tutorail")
     (message,) = caught.value.problems
     assert message.endswith(
-        "; suites in suites/ (shipped with optbench): landscapes, nightly-nano, smoke, tutorial (did you mean 'tutorial'?)"
+        "; suites in suites/ (shipped with optbench): gradienttape, landscapes, nightly-nano, smoke, tutorial (did you mean 'tutorial'?)"
     )
 
 
@@ -162,7 +166,7 @@ def test_list_names_the_shipped_suites_and_plan_finds_them_from_anywhere(tmp_pat
     unknown = run_cli("plan", "tutorail", cwd=str(tmp_path))
     assert unknown.returncode == 2 and "Traceback" not in unknown.stderr
     assert (
-        "shipped with optbench: landscapes, nightly-nano, smoke, tutorial (did you mean 'tutorial'?)"
+        "shipped with optbench: gradienttape, landscapes, nightly-nano, smoke, tutorial (did you mean 'tutorial'?)"
         in unknown.stderr
     )
 

@@ -38,6 +38,18 @@ NESTED_FIELDS = ("config", "memory", "data", "learned", "target", "telemetry")
 FLAT_FIELDS = tuple(name for name in field_names() if name not in NESTED_FIELDS)
 
 
+def implementation_label(config) -> str:
+    """The implementation as tables and legends name it: TensorFlow's settings (tf_updates,
+    tf_function) told apart where they are not the defaults (Keras optimizers, eager)."""
+    label = config.get("implementation")
+    if label == "tensorflow":
+        if config.get("tf_updates") == "manual":
+            label += " manual"
+        if config.get("tf_function"):
+            label += " tf.function"
+    return label
+
+
 def load(run_dir: str) -> Tuple["pandas.DataFrame", "pandas.DataFrame"]:  # noqa: F821
     """(trials, curves) of one run; refuses a schema version newer than this optbench."""
     manifest = store.read_manifest(run_dir)  # StoreError for a newer schema or a corrupt file
@@ -70,6 +82,7 @@ def _trials(records, nested: bool = True) -> "pandas.DataFrame":  # noqa: F821
             row.update(status=record.status.value, stability=record.stability.value)
         row.update({k: record.config.get(k) for k in CONFIG_COLUMNS})
         row["batch"] = str(row["batch"])  # "full" and sizes in one column
+        row["implementation"] = implementation_label(record.config)
         row["hyper"] = repr(sorted(record.config.get("hyper", {}).items()))
         row["configuration"] = ranking.configuration_key(record.config)
         row.update({k: (record.telemetry or {}).get(k) for k in TELEMETRY_COLUMNS})

@@ -39,7 +39,8 @@ class DataCache:
 def burn_in(trial: TrialSpec, data_cache: DataCache, warmed: set) -> None:
     """A few untimed steps before the first trial of each kind, so that lazy initialisation
     (kernel selection, allocator growth, first-call imports) is not billed to that trial."""
-    kind = (trial.problem, trial.device, trial.implementation, trial.batch, trial.batch_norm, trial.threads)
+    kind = (trial.problem, trial.device, trial.implementation, trial.batch, trial.batch_norm, trial.threads,
+            trial.tf_updates, trial.tf_function)  # fmt: skip
     if kind in warmed:
         return
     warmed.add(kind)
@@ -90,7 +91,7 @@ def one_trial(
         train_end = result.train_end if result and result.train_end is not None else time.perf_counter()
         telemetry = recorder.trial_end(trial.trial_id, train_start, train_end)
         if result is not None and result.train_start is not None:
-            _training_energy(recorder, telemetry, result)
+            training_energy(recorder, telemetry, result)
         if cooling is not None:
             telemetry["cooldown"] = cooling
     wall = time.perf_counter() - wall_start
@@ -102,7 +103,7 @@ def one_trial(
     return record, curve, trajectory
 
 
-def _training_energy(recorder, telemetry: Dict[str, Any], result: TrialResult) -> None:
+def training_energy(recorder, telemetry: Dict[str, Any], result: TrialResult) -> None:
     """Energy of the training alone, as the timings count it. The recorder integrates power
     over the whole window from the first to the last timed step, which also holds the
     untimed evaluations and checks between segments; sum over the timed segments instead."""

@@ -4,9 +4,12 @@
 * ``autograd``: the model's parameters as plain tensors with requires_grad, the forward
   pass written out, and a hand-written update under ``torch.no_grad()``.
 * ``numpy``: forward, backward and update all written by hand in NumPy (CPU only).
+* ``tensorflow``: the model as tf.Variables, gradients from tf.GradientTape, the update by
+  hand (assign_sub) or through Keras (bench.learners.tensorflow_tape; the optional extra
+  optbench[tensorflow], imported only when a trial asks for it; CPU only).
 
 Every learner starts from the same initial weights (those of the torch model built under
-the trial's seed), so the three can be compared step for step.
+the trial's seed), so they can be compared step for step.
 
 A learner has:
     step(x, y) -> 0-dim tensor, the batch loss before the update, detached (no host sync)
@@ -17,7 +20,7 @@ A landscape's learner (bench.learners.landscape) also has prepare(steps), called
 timed loop, and path() / position(): theta along the way, and now.
 """
 
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 from torch import nn
 
@@ -29,6 +32,8 @@ IMPLEMENTATIONS = {
     "autograd": "tensors with requires_grad, hand-written update under no_grad (MLP and landscape problems)",
     "numpy": "hand-written forward, backward and update in NumPy; on the landscapes, the updates as "
     "published (MLP and landscape problems, CPU only)",
+    "tensorflow": "tf.Variables, tf.GradientTape, updates by hand (assign_sub) or by Keras; eager or "
+    "tf.function (linear, curve MLP and landscape problems, CPU only; needs optbench[tensorflow])",
 }
 
 # The optimizers written by hand for the autograd and numpy implementations.
@@ -42,13 +47,15 @@ def build(
     optimizer: str,
     lr: float,
     hyper: Dict[str, Any],
+    tensorflow: Optional[Dict[str, Any]] = None,
 ):
+    """``tensorflow``: the trial's tf_updates, tf_function and threads, for that implementation."""
     from bench.problems.landscapes import Point
 
     if isinstance(model, Point):  # a landscape: a point on a 2-D function (bench.learners.landscape)
         from bench.learners import landscape
 
-        return landscape.build(implementation, model, optimizer, lr, hyper)
+        return landscape.build(implementation, model, optimizer, lr, hyper, tensorflow)
     if implementation == "torch":
         return TorchLearner(model, loss_fn, optimizers.build(optimizer, model.parameters(), lr, hyper))
     if implementation == "autograd":
@@ -59,4 +66,12 @@ def build(
         from bench.learners.numpy_mlp import NumpyLearner
 
         return NumpyLearner(model, loss_fn, optimizer, lr, hyper)
+    if implementation == "tensorflow":
+        from bench.learners.tensorflow_tape import TensorflowLearner
+
+        settings = tensorflow or {}
+        return TensorflowLearner(
+            model, loss_fn, optimizer, lr, hyper, updates=settings.get("updates", "keras"),
+            compiled=bool(settings.get("compiled", False)), threads=int(settings.get("threads", 1)),
+        )  # fmt: skip
     raise ValueError(f"unknown implementation {implementation!r}")

@@ -71,7 +71,7 @@ def check_loss(loss_fn: nn.Module, implementation: str) -> None:
         )
 
 
-_TORCH_ACTIVATIONS: Dict[str, Callable[[torch.Tensor, float], torch.Tensor]] = {
+TORCH_ACTIVATIONS: Dict[str, Callable[[torch.Tensor, float], torch.Tensor]] = {
     "identity": lambda x, c: x,
     "relu": lambda x, c: torch.relu(x),
     "tanh": lambda x, c: torch.tanh(x),
@@ -108,7 +108,7 @@ class AutogradLearner:
                 weight, bias = next(params), next(params)
                 x = x @ weight.t() + bias
             else:
-                x = _TORCH_ACTIVATIONS[layer.kind](x, layer.constant)
+                x = TORCH_ACTIVATIONS[layer.kind](x, layer.constant)
         return x
 
     def step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

@@ -152,5 +152,15 @@ class NumpyPointLearner(_PointLearner):
 LEARNERS = {"torch": TorchPointLearner, "autograd": AutogradPointLearner, "numpy": NumpyPointLearner}
 
 
-def build(implementation: str, model: Point, optimizer: str, lr: float, hyper: Dict[str, Any]):
+def build(
+    implementation: str, model: Point, optimizer: str, lr: float, hyper: Dict[str, Any], tensorflow=None
+):
+    if implementation == "tensorflow":  # imported only when a trial asks for it
+        from bench.learners.tensorflow_landscape import TensorflowPointLearner
+
+        settings = tensorflow or {}
+        return TensorflowPointLearner(
+            model, optimizer, lr, hyper, updates=settings.get("updates", "keras"),
+            compiled=bool(settings.get("compiled", False)), threads=int(settings.get("threads", 1)),
+        )  # fmt: skip
     return LEARNERS[implementation](model, optimizer, lr, hyper)

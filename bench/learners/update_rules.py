@@ -98,6 +98,17 @@ RULES = {
 
 def rule(name: str, lr: float, hyper: Dict[str, Any]) -> Rule:
     """The update for optimizer ``name``: bench.optimizers' defaults, overridden by hyper."""
+    resolved = arguments(name, hyper)  # first: it names an unknown optimizer
+    function, variant = RULES[name]
+    return functools.partial(function, lr=float(lr), **resolved, **variant)
+
+
+def arguments(name: str, hyper: Dict[str, Any]) -> Dict[str, Any]:
+    """The hyper-parameters of optimizer ``name`` but lr, as plain floats: bench.optimizers'
+    defaults overridden by ``hyper``; ValueError for an optimizer or name we do not know.
+
+    Apart from ``rule`` so that a caller can pass its own lr: bench.vectorised gives one
+    tensor of per-trial rates, shaped to broadcast against its stacked parameters."""
     if name not in RULES:
         known = ", ".join(RULES)
         raise ValueError(f"optimizer {name!r} has no hand-written update; those with one: {known}")
@@ -115,8 +126,7 @@ def rule(name: str, lr: float, hyper: Dict[str, Any]) -> Rule:
     for key, value in arguments.items():
         is_pair = isinstance(value, (tuple, list))
         arguments[key] = tuple(float(v) for v in value) if is_pair else float(value)
-    function, variant = RULES[name]
-    return functools.partial(function, lr=float(lr), **arguments, **variant)
+    return arguments
 
 
 class HandWrittenOptimizer:

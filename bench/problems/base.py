@@ -39,6 +39,10 @@ class Option:
     # The smallest value that makes sense: of a whole number (a size of 0 does not), or of a
     # number option (kind float); None: any number. A tuple option is a point: two numbers.
     minimum: Optional[float] = 0
+    # An option added to a problem after its trials were first recorded: left out of a trial's
+    # options while the suite does not set it, so that the ids and seeds of the trials recorded
+    # before it came stay as they were. The problem reads it with options.get(name, default).
+    omit_default: bool = False
 
 
 @dataclass

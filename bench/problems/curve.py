@@ -52,7 +52,7 @@ PROBLEMS = [
         takes_activation=True,
         takes_dropout=True,
         takes_batch_norm=True,
-        implementations=("torch", "autograd", "numpy"),
+        implementations=("torch", "autograd", "numpy", "tensorflow"),
         options={
             "points": Option(
                 200, "number of (x, y) points, a fifth held out for testing", kind=int, minimum=5

@@ -102,7 +102,7 @@ def _problem(name: str, summary: str, target: Target, steps: int, lr, options=No
     return Problem(
         name=name, summary=summary, task="landscape", metric_name="suboptimality", target=target,
         make_data=_data(name), make_model=_model(name), default_steps=steps, default_eval_every=10,
-        takes_batch=False, implementations=("torch", "autograd", "numpy"), options=_options(options),
+        takes_batch=False, implementations=("torch", "autograd", "numpy", "tensorflow"), options=_options(options),
         default_lr=lr,
     )  # fmt: skip
 

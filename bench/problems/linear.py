@@ -9,7 +9,7 @@ from typing import Any, Dict, Tuple
 import numpy as np
 import torch
 
-from bench.problems.base import Problem, ProblemData, Target
+from bench.problems.base import ModelSpec, Option, Problem, ProblemData, Target
 from bench.problems.mlp import build_mlp
 
 
@@ -75,7 +75,25 @@ def multi_output_data(seed: int, options: Dict[str, Any]) -> ProblemData:
 
 
 def _linear_model(inputs: int, outputs: int):
-    return lambda spec: build_mlp([inputs, outputs])
+    def make(spec: ModelSpec) -> torch.nn.Module:
+        model = build_mlp([inputs, outputs])
+        if spec.options.get("init", "default") == "zeros":  # the autodiff tutorial's W = b = 0
+            with torch.no_grad():
+                for parameter in model.parameters():
+                    parameter.zero_()
+        return model
+
+    return make
+
+
+# The linear problems' one option. Left out of a trial's options unless a suite sets it, so
+# every trial recorded before it came keeps its id and seed.
+INIT = {
+    "init": Option(
+        "default", "initial weights: default (nn.Linear's, from the trial's seed) or zeros (W = b = 0, "
+        "the autodiff tutorial's start)", choices=("default", "zeros"), omit_default=True,
+    )
+}  # fmt: skip
 
 
 def learned_parameters(model: torch.nn.Module) -> Dict[str, Any]:
@@ -100,7 +118,8 @@ PROBLEMS = [
         make_model=_linear_model(1, 1),
         default_steps=300,
         default_eval_every=10,
-        implementations=("torch", "autograd", "numpy"),
+        implementations=("torch", "autograd", "numpy", "tensorflow"),
+        options=INIT,
         default_lr={"sgd": (0.01, 0.1, 0.5), "momentum": (0.01, 0.1), "nesterov": (0.01, 0.1)},
     ),
     Problem(
@@ -113,7 +132,8 @@ PROBLEMS = [
         make_model=_linear_model(1, 1),
         default_steps=500,
         default_eval_every=10,
-        implementations=("torch", "autograd", "numpy"),
+        implementations=("torch", "autograd", "numpy", "tensorflow"),
+        options=INIT,
         default_lr={
             "sgd": _SGD_LIKE_SMALL,
             "momentum": _SGD_LIKE_SMALL,
@@ -134,7 +154,8 @@ PROBLEMS = [
         make_model=_linear_model(3, 4),
         default_steps=300,
         default_eval_every=10,
-        implementations=("torch", "autograd", "numpy"),
+        implementations=("torch", "autograd", "numpy", "tensorflow"),
+        options=INIT,
         default_lr={"sgd": (0.01, 0.1, 0.5)},
     ),
 ]

@@ -26,7 +26,7 @@ from bench.report.figures import FigureItem
 # The figures in the order the report shows them (the numbering): one module each.
 FIGURE_MODULES = (
     "convergence", "sensitivity", "heatmaps", "targets", "profiles", "tuning", "pareto", "timeline",
-    "learned", "steptimes", "landscapes",
+    "learned", "frameworks", "steptimes", "landscapes",
 )  # fmt: skip
 PNG_DPI = 110
 

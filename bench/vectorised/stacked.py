@@ -1,0 +1,116 @@
+"""K trials' MLPs as one: each layer's weights stacked along a leading trial dimension.
+
+Trial k's weight of a Linear layer is ``weights[k]``, shaped as nn.Linear's (out, in); its
+bias is ``biases[k]``, kept as (1, out) so that every parameter is 3-D and one (K, 1, 1)
+tensor of learning rates broadcasts against all of them. The forward pass is one batched
+matrix product per layer (``baddbmm``: the bias plus x @ W^T, as nn.Linear's addmm), the
+activations elementwise; the gradients come from one backward pass through the sum of the
+trials' losses, which gives each trial exactly its own gradient (the sum's derivative with
+respect to each trial's loss is 1). Written with operations torch 1.10 has: no torch.func.
+"""
+
+from typing import Any, Dict, Sequence, Tuple
+
+import torch
+from torch import nn
+
+from bench.learners import update_rules
+from bench.learners.autograd import TORCH_ACTIVATIONS, read_mlp
+
+IMPLEMENTATION = "vectorised"  # how read_mlp names us in its refusals
+
+
+class StackedMLP:
+    """The parameters of K MLPs of one architecture (bench.problems.mlp.build_mlp), stacked."""
+
+    def __init__(self, models: Sequence[nn.Module]):
+        self.layers, first = read_mlp(models[0], IMPLEMENTATION)  # type: List[Layer], List[nn.Linear]
+        linears = [read_mlp(model, IMPLEMENTATION)[1] for model in models]
+        self.params = []  # type: List[torch.Tensor]
+        for index in range(len(first)):
+            weight = torch.stack([layers[index].weight.detach() for layers in linears])
+            bias = torch.stack([layers[index].bias.detach().unsqueeze(0) for layers in linears])
+            self.params += [weight.clone().requires_grad_(), bias.clone().requires_grad_()]
+
+    def to(self, device: torch.device) -> "StackedMLP":
+        self.params = [p.detach().to(device).requires_grad_() for p in self.params]
+        return self
+
+    @property
+    def trials(self) -> int:
+        return self.params[0].shape[0]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (K, N, inputs) -> (K, N, outputs)."""
+        params = iter(self.params)
+        for layer in self.layers:
+            if layer.kind == "linear":
+                weight, bias = next(params), next(params)
+                x = torch.baddbmm(bias, x, weight.transpose(1, 2))
+            else:
+                x = TORCH_ACTIVATIONS[layer.kind](x, layer.constant)
+        return x
+
+    def losses(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Each trial's mean squared error (nn.MSELoss's mean over its own elements): (K,)."""
+        error = self.forward(x) - y
+        return (error * error).mean(dim=(1, 2))
+
+    def prepare(self, steps: int) -> None:
+        pass  # nothing to allocate before the timed loop
+
+    def train_step(self, x: torch.Tensor, y: torch.Tensor, update: "StackedUpdate") -> torch.Tensor:
+        """One step of every trial; their losses before it, (K,)."""
+        losses = self.losses(x, y)
+        grads = torch.autograd.grad(losses.sum(), self.params)
+        update.step(self.params, grads)
+        return losses.detach()
+
+    def evaluate(self, x_eval, y_eval, x_test, y_test) -> Tuple[torch.Tensor, torch.Tensor]:
+        """(the training objective, the test metric: both the mean squared error) per trial."""
+        return self.losses(x_eval, y_eval), self.losses(x_test, y_test)
+
+    def linear_layer(self, row: int) -> Dict[str, Any]:
+        """Row ``row``'s single Linear layer, as bench.problems.linear.learned_parameters gives it."""
+        weight, bias = self.params[0][row], self.params[1][row, 0]
+        return {
+            "weight": weight.detach().cpu().double().tolist(),
+            "bias": bias.detach().cpu().double().tolist(),
+        }
+
+    def keep(self, rows: torch.Tensor) -> None:
+        """Only these rows (trials) from now on."""
+        self.params = [p.detach()[rows].requires_grad_() for p in self.params]
+
+
+class StackedUpdate:
+    """One optimizer's hand-written update (bench.learners.update_rules, torch.optim's
+    arithmetic) applied to stacked parameters, with one learning rate per trial.
+
+    The trials of one batch share the optimizer and its other hyper-parameters (the rules
+    branch on them: momentum or none, weight decay or none); the learning rate is a (K, 1, ...)
+    tensor, which every rule multiplies by and never branches on. State (moments, buffers)
+    is stacked like the parameters, so a trial's state is row k of each tensor."""
+
+    def __init__(self, name: str, lrs: Sequence[float], hyper: Dict[str, Any], like: torch.Tensor):
+        function, variant = update_rules.RULES[name]
+        self.function = function
+        self.fixed = dict(update_rules.arguments(name, hyper), **variant)
+        # (K, 1, ...): one rate per trial, broadcast against parameters shaped like ``like``
+        shape = (-1,) + (1,) * (like.dim() - 1)
+        self.lr = torch.tensor(list(lrs), dtype=like.dtype, device=like.device).reshape(shape)
+        self.states = None  # type: Any
+
+    def step(self, params: Sequence[torch.Tensor], grads: Sequence[torch.Tensor]) -> None:
+        if self.states is None:
+            self.states = [{} for _ in params]
+        with torch.no_grad():
+            for p, g, state in zip(params, grads, self.states):
+                self.function(p, g, state, lr=self.lr, **self.fixed)
+
+    def keep(self, rows: torch.Tensor) -> None:
+        self.lr = self.lr[rows]
+        for state in self.states or ():
+            for key, value in state.items():
+                if isinstance(value, torch.Tensor):  # a step count is a plain int, shared
+                    state[key] = value[rows]

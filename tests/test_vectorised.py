@@ -1,0 +1,313 @@
+"""Vectorised trials (bench.vectorised) against the sequential trainer's own output.
+
+Each batch is trained once by bench.vectorised.trainer.run_batch and each of its trials once
+by bench.trainer.run_trial, the trainer every sequential run uses; the curves (each step's
+loss, each evaluation's training loss and test metric), statuses, step counts, targets and
+learned parameters must agree.
+
+float64 (the problems' data and models converted, in both runs): every curve within a
+relative 1e-9 of the sequential one, the difference measured against the curve's own scale
+(its largest value), as tests/test_landscapes_reference.py measures paths. Measured here:
+at most 1.7e-15. The learning rates are ones at which the trials converge: where a trial
+runs chaotically (curve at rate 3 with Adagrad, say), any change in the order of rounding
+grows to O(1) within a few hundred steps, between two sequential runs written differently
+as much as here, and no tolerance would mean anything. A trial that diverges must diverge
+at the same step with the same status, and leave the others untouched.
+
+float32 (the problems as they are): within a relative 1e-5. Measured here: at most 5.7e-7,
+a few float32 roundings (6e-8 each): the batched kernels (baddbmm, a mean per trial) add
+in another order than nn.Linear's addmm and one mean over a whole tensor, so each step
+rounds differently, and the trajectories contract, so the differences stay at that size.
+"""
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from bench import optimizers
+from bench.plan import TrialSpec, make_plan
+from bench.problems import PROBLEMS
+from bench.record import Status
+from bench.suite import load_suite
+from bench.trainer import run_trial
+from bench.validation import SuiteError
+from bench.vectorised.grouping import batches
+from bench.vectorised.trainer import run_batch
+
+OPTIMIZERS = tuple(optimizers.OPTIMIZERS)  # all seven
+STEPS = 200
+FLOAT64_RTOL = 1e-9
+FLOAT32_RTOL = 1e-5
+CURVE_OPTIONS = (("hidden", 16), ("layers", 2), ("points", 200))
+
+# Rates at which every trial converges (per problem: plain SGD-like, and adaptive methods),
+# and one at which the SGD family diverges within the steps.
+STABLE = {
+    "linear": ((0.01, 0.1), (0.01, 0.1)),
+    "linear-noisy": ((1e-5, 5e-5), (0.01, 0.1)),
+    "linear-multi": ((0.01, 0.1), (0.01, 0.1)),
+    "curve": ((0.01, 0.03), (0.0003, 0.001)),
+}
+DIVERGING = {"linear": 5.0, "linear-noisy": 0.01, "linear-multi": 50.0, "curve": 20.0}
+SGD_FAMILY = ("sgd", "momentum", "nesterov")
+
+
+def trial(problem, optimizer, lr, seed, steps=STEPS, batch="full", hyper=()):
+    is_curve = problem == "curve"
+    return TrialSpec(
+        problem=problem, optimizer=optimizer, lr=lr, hyper=hyper, activation="tanh" if is_curve else "none",
+        device="cpu", batch=batch, dropout=0.0, batch_norm=False, implementation="torch", threads=1,
+        seed_index=seed, steps=steps, epochs=None, time_limit_s=600.0, eval_every=10, log_every=1,
+        options=CURVE_OPTIONS if is_curve else (),
+    )  # fmt: skip
+
+
+def in_float64(problem):
+    """The problem with float64 data and model: both trainers run it as they run any problem."""
+
+    def make_data(seed, options):
+        data = problem.make_data(seed, options)
+        wide = {name: getattr(data, name).double() for name in ("x_train", "y_train", "x_test", "y_test")}
+        return dataclasses.replace(data, **wide)
+
+    return dataclasses.replace(
+        problem, make_data=make_data, make_model=lambda spec: problem.make_model(spec).double()
+    )
+
+
+def both(specs, problem):
+    datas = [problem.make_data(spec.seed, dict(spec.options)) for spec in specs]
+    sequential = [run_trial(spec, problem, data) for spec, data in zip(specs, datas)]
+    return run_batch(specs, problem, datas), sequential
+
+
+def curve_difference(batched, sequential) -> float:
+    """The largest difference between the curves' values, over the sequential curve's
+    largest value, for each quantity (step loss, evaluation loss, metric); the worst."""
+    assert [p.step for p in batched.curve] == [p.step for p in sequential.curve]
+    worst = 0.0
+    for name in ("loss", "eval_loss", "metric"):
+        ours = [getattr(p, name) for p in batched.curve]
+        theirs = [getattr(p, name) for p in sequential.curve]
+        assert [v is None for v in ours] == [v is None for v in theirs], name
+        pairs = [(a, b) for a, b in zip(ours, theirs) if b is not None]
+        assert pairs, name
+        scale = max(abs(b) for _, b in pairs)
+        worst = max(worst, max(abs(a - b) for a, b in pairs) / scale)
+    return worst
+
+
+def learned_difference(batched, sequential) -> float:
+    ours, theirs = batched.outcome.learned, sequential.outcome.learned
+    assert ours["truth"] == theirs["truth"] and ours["optimum"] == theirs["optimum"]
+    flat = lambda nested: torch.tensor(nested["weight"]).flatten().tolist() + list(nested["bias"])  # noqa: E731
+    a, b = flat(ours), flat(theirs)
+    return max(abs(x - y) for x, y in zip(a, b)) / max(abs(y) for y in b)
+
+
+def check_batch(specs, problem, rtol):
+    batched, sequential = both(specs, problem)
+    worst = 0.0
+    for spec, ours, theirs in zip(specs, batched, sequential):
+        assert ours.outcome.status is theirs.outcome.status, spec.label()
+        assert ours.outcome.steps == theirs.outcome.steps, spec.label()
+        if theirs.outcome.status is not Status.OK:
+            continue
+        worst = max(worst, curve_difference(ours, theirs))
+        assert ours.outcome.steps_to_target == theirs.outcome.steps_to_target, spec.label()
+        if theirs.outcome.learned is not None:
+            worst = max(worst, learned_difference(ours, theirs))
+    assert worst <= rtol
+    return batched, sequential
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+@pytest.mark.parametrize("problem", sorted(STABLE))
+def test_float64_curves_are_the_sequential_ones(problem, name):
+    sgd_like, adaptive = STABLE[problem]
+    rates = list(sgd_like if name in SGD_FAMILY else adaptive)
+    if name in SGD_FAMILY:
+        rates.append(DIVERGING[problem])
+    specs = [trial(problem, name, lr, seed) for lr in rates for seed in (0, 1)]
+    batched, sequential = check_batch(specs, in_float64(PROBLEMS[problem]), FLOAT64_RTOL)
+    statuses = [r.outcome.status for r in sequential]
+    assert statuses.count(Status.OK) >= 4  # the stable rates were compared, every step of them
+    if name in SGD_FAMILY:
+        # One trial's divergence masks it out: it stopped early, the others went on to the end.
+        assert statuses[-1] is Status.DIVERGED and sequential[-1].outcome.steps < STEPS
+        assert all(r.outcome.steps == STEPS for r in batched[:4])
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+@pytest.mark.parametrize("problem", ["linear", "curve"])
+def test_float32_curves_within_the_stated_tolerance(problem, name):
+    sgd_like, adaptive = STABLE[problem]
+    specs = [
+        trial(problem, name, lr, seed)
+        for lr in (sgd_like if name in SGD_FAMILY else adaptive)
+        for seed in (0, 1)
+    ]
+    check_batch(specs, PROBLEMS[problem], FLOAT32_RTOL)
+
+
+@pytest.mark.parametrize("batch", [8, 1])
+def test_mini_batches_follow_each_trials_own_order(batch):
+    specs = [trial("linear-noisy", "adam", lr, seed, batch=batch) for lr in (0.01, 0.1) for seed in (0, 1, 2)]
+    check_batch(specs, in_float64(PROBLEMS["linear-noisy"]), FLOAT64_RTOL)
+
+
+def test_hyper_parameters_other_than_the_rate_are_the_batchs():
+    specs = [trial("curve", "momentum", lr, 0, hyper=(("momentum", 0.5),)) for lr in (0.01, 0.1)]
+    check_batch(specs, in_float64(PROBLEMS["curve"]), FLOAT64_RTOL)
+
+
+def test_the_tolerance_sees_a_small_change():
+    """1e-9 is far above the rounding differences and far below a real one: a learning rate
+    off by one part in a million is caught."""
+    problem = in_float64(PROBLEMS["curve"])
+    specs = [trial("curve", "adam", 0.01, 0)]
+    nudged = [dataclasses.replace(specs[0], lr=0.01 * (1 + 1e-6))]
+    data = [problem.make_data(specs[0].seed, dict(specs[0].options))]
+    ours = run_batch(nudged, problem, data)[0]
+    assert curve_difference(ours, run_trial(specs[0], problem, data[0])) > FLOAT64_RTOL
+
+
+def test_batches_group_by_everything_but_rate_and_seed():
+    specs = [
+        trial("linear", name, lr, seed) for name in ("sgd", "adam") for lr in (0.01, 0.1) for seed in (0, 1)
+    ]
+    specs.append(trial("linear", "sgd", 0.01, 0, steps=50))
+    grouped = batches(specs, max_batch=3)
+    assert [len(b) for b in grouped] == [3, 1, 3, 1, 1]
+    assert sorted(t.trial_id for b in grouped for t in b) == sorted(t.trial_id for t in specs)
+    for group in grouped:
+        assert len({(t.optimizer, t.steps) for t in group}) == 1
+
+
+# ---- the landscapes (float64 already: theta is) ----
+
+# test_landscapes_reference's stable rates on the bowl, and a rate at which SGD leaves it.
+LANDSCAPE_RATES = {"sgd": 0.5, "momentum": 0.1, "nesterov": 0.1, "adagrad": 0.5, "rmsprop": 0.01, "adam": 0.05,
+                   "adamw": 0.05}  # fmt: skip
+
+
+def landscape_trial(optimizer, lr, seed, noise=0.0):
+    options = (("angle", 0.0), ("condition", 10.0), ("noise", noise), ("start", None))
+    return dataclasses.replace(trial("linear", optimizer, lr, seed), problem="quadratic", options=options)
+
+
+def path_difference(batched, sequential) -> float:
+    assert [p[0] for p in batched.trajectory] == [p[0] for p in sequential.trajectory]
+    scale = max(max(abs(x), abs(y)) for _, x, y in sequential.trajectory)
+    pairs = zip(batched.trajectory, sequential.trajectory)
+    return max(max(abs(a[1] - b[1]), abs(a[2] - b[2])) for a, b in pairs) / scale
+
+
+@pytest.mark.parametrize("noise", [0.0, 0.1])
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_landscape_paths_and_curves_are_the_sequential_ones(name, noise):
+    lr = LANDSCAPE_RATES[name]
+    specs = [landscape_trial(name, rate, seed, noise) for rate in (lr, lr / 2) for seed in (0, 1)]
+    if name == "sgd":
+        specs.append(landscape_trial(name, 2.1, 0, noise))  # beyond 2 / curvature: it diverges
+    batched, sequential = check_batch(specs, PROBLEMS["quadratic"], FLOAT64_RTOL)
+    for spec, ours, theirs in zip(specs, batched, sequential):
+        assert len(ours.trajectory) == len(theirs.trajectory) > 1, spec.label()
+        if theirs.outcome.status is Status.OK:
+            assert path_difference(ours, theirs) <= FLOAT64_RTOL
+    if name == "sgd":
+        assert sequential[-1].outcome.status is Status.DIVERGED and batched[-1].outcome.steps < STEPS
+
+
+# ---- the suite and the runner ----
+
+SUITE = """
+name: vec
+problems:
+  linear: {steps: 60, eval_every: 20}
+  curve: {steps: 60, eval_every: 20, options: {hidden: 8}}
+  quadratic: {steps: 60, eval_every: 20, options: {noise: 0.1}}
+optimizers: {sgd: {lr: [0.01, 0.1, 50.0]}, adam: {lr: [0.01]}}
+seeds: [0, 1]
+canary: false
+"""
+
+
+def run_suite(tmp_path, text, name):
+    tmp_path.mkdir()
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(text)
+    results = tmp_path / "results"
+    process = subprocess.run(
+        [sys.executable, "-m", "bench", "run", str(path), "--results", str(results)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=300,
+    )  # fmt: skip
+    assert process.returncode == 0, process.stderr
+    suite_dir = results / "vec"
+    (run_dir,) = [suite_dir / d for d in os.listdir(suite_dir)]
+    with open(run_dir / "trials.jsonl") as lines:
+        records = {r["trial_id"]: r for r in map(json.loads, lines)}
+    with open(run_dir / "trajectories.csv") as rows:
+        next(rows)
+        for row in rows:
+            trial_id, step, x, y = row.strip().split(",")
+            records[trial_id].setdefault("path", []).append((int(step), float(x or "nan"), float(y or "nan")))
+    return records, process.stderr, path
+
+
+def test_a_vectorised_run_records_every_trial_as_the_sequential_run_does(tmp_path):
+    sequential, _, _ = run_suite(tmp_path / "a", SUITE, "vec")
+    vectorised, stderr, path = run_suite(tmp_path / "b", SUITE + "vectorise: true\n", "vec")
+    plan = make_plan(load_suite(str(path)))
+    assert set(vectorised) == set(sequential) == {t.trial_id for t in plan.trials}
+    statuses = {r["status"] for r in vectorised.values()}
+    assert statuses == {"ok", "diverged"}, statuses
+    for trial_id, record in vectorised.items():
+        other = sequential[trial_id]
+        same = ("status", "steps", "config", "steps_to_target")
+        assert [record[k] for k in same] == [other[k] for k in same]
+        assert (record["timing_shared"], other["timing_shared"]) == ("batched", None)
+        if record["status"] == "ok":
+            assert record["final_loss"] == pytest.approx(other["final_loss"], rel=FLOAT32_RTOL)
+        if record["config"]["problem"] == "quadratic":  # float64: the path as the sequential one's
+            ours, theirs = record["path"], other["path"]
+            assert [p[0] for p in ours] == [p[0] for p in theirs] and len(ours) > 1
+            if record["status"] == "ok":
+                flat = lambda path: [v for _, x, y in path for v in (x, y)]  # noqa: E731
+                assert flat(ours) == pytest.approx(flat(theirs), rel=FLOAT64_RTOL, abs=1e-12)
+    assert stderr.count(" ok ") + stderr.count(" diverged ") == len(plan.trials)
+
+
+@pytest.mark.parametrize(
+    "extra, key, says",
+    [
+        ("problems: [lenet]\n", "problems.lenet", "cannot be vectorised"),
+        ("problems: {curve: {dropout: [0, 0.2]}}\n", "problems.curve.dropout", "no dropout"),
+        ("problems: {curve: {batch_norm: true}}\n", "problems.curve.batch_norm", "no batch norm"),
+        (
+            "problems: {linear: {implementation: autograd}}\n",
+            "problems.linear.implementation",
+            "allowed torch",
+        ),
+        ("problems: {curve: {activation: gelu}}\n", "problems.curve.activation", "allowed none, identity"),
+    ],
+)
+def test_what_cannot_be_vectorised_is_refused_by_name(tmp_path, extra, key, says):
+    path = tmp_path / "bad.yaml"
+    path.write_text("optimizers: [sgd]\nvectorise: true\n" + extra)
+    with pytest.raises(SuiteError) as raised:
+        load_suite(str(path))
+    (message,) = raised.value.problems
+    assert message.startswith(f"{path}: {key}: ") and says in message
+
+
+def test_vectorise_is_a_boolean(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("problems: [linear]\noptimizers: [sgd]\nvectorise: yes please\n")
+    with pytest.raises(SuiteError, match="vectorise: expected true or false"):
+        load_suite(str(path))
