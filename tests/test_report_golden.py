@@ -120,3 +120,42 @@ def test_a_baseline_adds_ratios_for_the_same_configurations(tmp_path):
     other = build_report(golden_run(2), str(tmp_path / "other"), baseline_dir=golden_run(1))
     with open(os.path.join(other, "report.md"), encoding="utf-8") as md:
         assert "No best configuration here ran in the baseline (golden/schema1)" in md.read()
+
+
+def test_a_run_spread_over_machines_says_which_machine_ran_each_trial(tmp_path):
+    # As a dask run over two boards records it (TrialRecord.environment): the header names each
+    # machine with its trial count and warns that their times do not compare; the appendix
+    # says where each trial ran. A run on the manifest's machine alone has neither.
+    import csv
+    import json
+
+    run_dir = str(tmp_path / "spread")
+    shutil.copytree(golden_run(4), run_dir)
+    path = os.path.join(run_dir, "trials.jsonl")
+    records = [json.loads(line) for line in open(path)]
+    manifest_env = json.load(open(os.path.join(run_dir, "manifest.json")))["environment"]
+    for index, record in enumerate(records):
+        board = "nano-a" if index % 2 == 0 else "nano-b"
+        record["environment"] = dict(
+            manifest_env, host=board, board="NVIDIA Jetson Nano", cpu="ARMv8", cpu_count=4
+        )
+    open(path, "w").write("".join(json.dumps(r) + "\n" for r in records))
+    out = build_report(run_dir, str(tmp_path / "report"))
+    markdown = open(os.path.join(out, "report.md"), encoding="utf-8").read()
+    assert (
+        "**ran on**: nano-a (ARMv8, 4 cores, NVIDIA Jetson Nano): 14 trials; nano-b (ARMv8, 4 cores,"
+        in markdown
+    )
+    assert "Times and energy of different machines are not comparable" in markdown
+    with open(os.path.join(out, "tables", "trials.csv")) as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["machine"].split(" ")[0] for row in rows[:2]] == ["nano-a", "nano-b"]
+    from bench.report.data import load_report_data
+    from bench.report.figures.steptimes import step_time_points
+
+    points = step_time_points(load_report_data(run_dir).trials, "linear")  # never pooled over machines
+    assert not points.empty and {g.split("\n")[-1] for g in points["group"]} == {"nano-a", "nano-b"}
+    plain = build_report(golden_run(4), str(tmp_path / "plain"))
+    assert "**ran on**" not in open(os.path.join(plain, "report.md"), encoding="utf-8").read()
+    with open(os.path.join(plain, "tables", "trials.csv")) as handle:
+        assert "machine" not in next(csv.reader(handle))

@@ -101,7 +101,7 @@ def build_report(
     drawn = items + history.figures
     written = every_table + ([history.table] if history.table is not None else [])
     images = {item.name: _image(item) for item in drawn if item.figure is not None}
-    facts = header.run_facts(data) + header.machine_facts(data.manifest)
+    facts = header.run_facts(data) + header.machine_facts(data.manifest) + header.worker_facts(data)
     if data.baseline is not None:
         facts.insert(1, ("baseline", f"{data.baseline.label} ({data.baseline.run_dir})"))
     title = f"optbench report: {data.label}"

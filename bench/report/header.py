@@ -6,7 +6,7 @@ Both the Markdown and the HTML show these same facts; they escape them, once, th
 import datetime
 from typing import Any, Dict, List, Optional, Tuple
 
-from bench.report.data import ReportData
+from bench.report.data import ReportData, machine_label
 
 Facts = List[Tuple[str, str]]
 
@@ -68,14 +68,24 @@ def run_facts(data: ReportData) -> Facts:
     return facts
 
 
+def worker_facts(data: ReportData) -> Facts:
+    """Which machines ran the trials, where that is not only the manifest's (a dask run)."""
+    if "machine" not in data.trials:
+        return []
+    counts = {}  # type: Dict[str, int]
+    for label in data.trials["machine"]:
+        counts[label] = counts.get(label, 0) + 1
+    listed = "; ".join(f"{label}: {n} trials" for label, n in sorted(counts.items()))
+    if len(counts) == 1:
+        return [("ran on", listed)]
+    return [("ran on", listed + ". Times and energy of different machines are not comparable: the "
+             "step-time figures keep them apart, the appendix's machine column says which trial ran where")]  # fmt: skip
+
+
 def machine_facts(manifest: Dict[str, Any]) -> Facts:
     env = manifest.get("environment") or {}
     telemetry = manifest.get("telemetry") or {}
-    machine = "{} ({}, {} cores{})".format(
-        env.get("host"), env.get("cpu"), env.get("cpu_count"),
-        ", " + env["board"] if env.get("board") else "",
-    )  # fmt: skip
-    facts = [("machine", machine), ("os", str(env.get("os")))]
+    facts = [("machine", machine_label(env)), ("os", str(env.get("os")))]
     nvpmodel = telemetry.get("nvpmodel")
     if nvpmodel or telemetry.get("jetson_clocks") is not None:
         facts.append(

@@ -280,12 +280,19 @@ TRIAL_COLUMNS = (
 NIGHT_COLUMN = Column("night", "night", text)
 
 
+# Only for a run whose records name their machines (a distributed run): which one ran each trial.
+MACHINE_COLUMN = Column("machine", "machine", text)
+
+
 def trials(data: ReportData) -> Table:
     """Every trial, as recorded (the appendix)."""
     columns = TRIAL_COLUMNS
     if "night" in data.trials:
         at = [c.key for c in columns].index("seed_index") + 1
         columns = columns[:at] + (NIGHT_COLUMN,) + columns[at:]
+    if "machine" in data.trials:
+        at = [c.key for c in columns].index("threads") + 1
+        columns = columns[:at] + (MACHINE_COLUMN,) + columns[at:]
     frame = data.trials[[c.key for c in columns if c.key in data.trials]].copy()
     return Table("trials", "Every trial", "appendix", frame, columns)
 

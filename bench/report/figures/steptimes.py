@@ -23,11 +23,17 @@ MARKERS = {"stable": "o", "unstable": "X", "unknown": "o"}
 
 def step_time_points(trials, problem: str):
     """One row per trial of ``problem`` with a step-time median: group (the optimizer, and
-    its device where the problem ran on several), optimizer, median_ms, iqr_ms, stability."""
+    its device where the problem ran on several, and its machine's host where a distributed
+    run's trials ran on several: times of two machines are never pooled), optimizer,
+    median_ms, iqr_ms, stability."""
     rows = trials[(trials["problem"] == problem) & trials["step_time_median_s"].notna()]
-    several = rows["device"].nunique() > 1
+    parts = [rows["optimizer"].astype(str)]
+    if rows["device"].nunique() > 1:
+        parts.append(rows["device"].astype(str))
+    if "machine" in rows and rows["machine"].nunique() > 1:
+        parts.append(rows["machine"].str.split(" ").str[0])  # the host: the label's first word
     return require_pandas().DataFrame({
-        "group": [f"{o}\n{d}" if several else o for o, d in zip(rows["optimizer"], rows["device"])],
+        "group": ["\n".join(values) for values in zip(*parts)],
         "optimizer": rows["optimizer"],
         "median_ms": rows["step_time_median_s"] * 1e3,
         "iqr_ms": rows["step_time_iqr_s"].astype(float).fillna(0.0) * 1e3,
