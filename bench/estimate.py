@@ -28,30 +28,63 @@ class Estimator:
     def __init__(self, records: Sequence[TrialRecord] = ()):
         self.by_key: Dict[Tuple, List[float]] = {}
         self.by_problem: Dict[str, List[float]] = {}
+        # Medians kept until their list grows: the run's ETA asks after every trial, and
+        # re-sorting every kind's times each time made a long run's display quadratic.
+        self._medians: Dict[Tuple, Optional[float]] = {}
         for record in records:
             self.add(record.config, record.wall_time_s)
 
     def add(self, config: Dict, seconds: float) -> None:
-        self.by_key.setdefault(_key(config), []).append(seconds)
+        key = _key(config)
+        self.by_key.setdefault(key, []).append(seconds)
         self.by_problem.setdefault(config["problem"], []).append(seconds)
+        self._medians.pop(("kind", key), None)
+        self._medians.pop(("problem", config["problem"]), None)
 
     def trial(self, spec: TrialSpec) -> Optional[float]:
-        times = self.by_key.get(_spec_key(spec)) or self.by_problem.get(spec.problem)
-        return statistics.median(times) if times else None
+        return self.of_kind(_spec_key(spec), spec.problem)
+
+    def of_kind(self, key: Tuple, problem: str) -> Optional[float]:
+        """The estimate of a trial of this kind (_spec_key) of ``problem``."""
+        if key in self.by_key:
+            return self._median(("kind", key), self.by_key[key])
+        if problem in self.by_problem:
+            return self._median(("problem", problem), self.by_problem[problem])
+        return None
+
+    def _median(self, name: Tuple, times: List[float]) -> Optional[float]:
+        if name not in self._medians:
+            self._medians[name] = statistics.median(times) if times else None
+        return self._medians[name]
 
     def total(self, specs: Sequence[TrialSpec]) -> Tuple[float, int]:
         """Seconds for the trials that can be estimated, and how many cannot."""
-        kinds: Dict[Tuple, List[TrialSpec]] = {}
-        for spec in specs:
-            kinds.setdefault(_spec_key(spec), []).append(spec)
+        return self.total_of(count_kinds(specs))
+
+    def total_of(self, kinds: Dict[Tuple, Tuple[str, int]]) -> Tuple[float, int]:
+        """``total`` of trials counted by kind: {_spec_key: (problem, how many)}."""
         seconds, unknown = 0.0, 0
-        for group in kinds.values():
-            estimate = self.trial(group[0])  # one median per kind, not per trial
+        for key, (problem, count) in kinds.items():
+            estimate = self.of_kind(key, problem)  # one median per kind, not per trial
             if estimate is None:
-                unknown += len(group)
+                unknown += count
             else:
-                seconds += estimate * len(group)
+                seconds += estimate * count
         return seconds, unknown
+
+
+def kind_of(spec: TrialSpec) -> Tuple:
+    """What the estimate of a trial's duration goes by (_KEYS)."""
+    return _spec_key(spec)
+
+
+def count_kinds(specs: Sequence[TrialSpec]) -> Dict[Tuple, Tuple[str, int]]:
+    """{kind: (problem, how many of ``specs`` are of it)}."""
+    kinds = {}  # type: Dict[Tuple, Tuple[str, int]]
+    for spec in specs:
+        key = _spec_key(spec)
+        kinds[key] = (spec.problem, kinds.get(key, (spec.problem, 0))[1] + 1)
+    return kinds
 
 
 def from_previous_runs(suite_dir: str) -> Estimator:

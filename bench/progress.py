@@ -18,6 +18,9 @@ class Progress:
         self.estimator = estimator
         self.done = 0
         self.width = max([len(t.label()) for t in todo] + [10])
+        # What is left, counted by kind once and decremented per finished trial (whichever
+        # finishes: an executor may finish them out of order), not re-counted after each.
+        self.left = estimate.count_kinds(todo)
 
     def begin(self, trial: TrialSpec) -> None:
         position = "[{:>{w}}/{}]".format(self.offset + self.done + 1, self.total, w=len(str(self.total)))
@@ -32,10 +35,18 @@ class Progress:
             figure = f"loss {record.final_loss:.3g}"
         if record.final_metric is not None and record.metric_name == "accuracy":
             figure += f" acc {record.final_metric:.3f}"
-        remaining = self.todo[self.done :]
-        seconds, unknown = self.estimator.total(remaining)
+        kind = estimate.kind_of(trial)
+        if kind in self.left:
+            problem, count = self.left[kind]
+            if count <= 1:
+                del self.left[kind]
+            else:
+                self.left[kind] = (problem, count - 1)
+        seconds, unknown = self.estimator.total_of(self.left)
         eta = (
-            "ETA {}{}".format(estimate.format_duration(seconds), "+" if unknown else "") if remaining else ""
+            "ETA {}{}".format(estimate.format_duration(seconds), "+" if unknown else "")
+            if self.done < len(self.todo)
+            else ""
         )
         timing = "unstable" if record.stability is Stability.UNSTABLE else ""
         self.out.write("{:<13} {:<24} {:>7} {:<8}  {}\n".format(
