@@ -73,9 +73,10 @@ class Estimator:
         return seconds, unknown
 
 
-def kind_of(spec: TrialSpec) -> Tuple:
-    """What the estimate of a trial's duration goes by (_KEYS)."""
-    return _spec_key(spec)
+def kind_of_record(config: Dict) -> Tuple:
+    """What the estimate of a recorded trial's duration goes by (_KEYS), from its configuration:
+    the same key as its spec's, as Estimator.add and Estimator.trial already rely on."""
+    return _key(config)
 
 
 def count_kinds(specs: Sequence[TrialSpec]) -> Dict[Tuple, Tuple[str, int]]:

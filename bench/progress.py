@@ -35,7 +35,7 @@ class Progress:
             figure = f"loss {record.final_loss:.3g}"
         if record.final_metric is not None and record.metric_name == "accuracy":
             figure += f" acc {record.final_metric:.3f}"
-        kind = estimate.kind_of(trial)
+        kind = estimate.kind_of_record(record.config)
         if kind in self.left:
             problem, count = self.left[kind]
             if count <= 1:

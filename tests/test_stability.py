@@ -84,3 +84,6 @@ class _NoEstimate:
 
     def total(self, specs):
         return 0.0, 0
+
+    def total_of(self, kinds):
+        return 0.0, 0
