@@ -168,19 +168,25 @@ def _run_plan(plan, results, run_id, new, skip_missing_devices, out, resume, sch
         writer.close()
 
 
+def _announce(plan, writer, resumed, out) -> List:
+    """The trials still to run; says where the run is written (or resumed) and the plan's notes."""
+    todo = [t for t in plan.trials if t.trial_id not in writer.done]
+    if resumed:
+        out.write(f"resuming {writer.run_dir}: {len(plan.trials) - len(todo)} of {len(plan.trials)} trials already recorded\n")  # fmt: skip
+    else:
+        out.write(f"writing {writer.run_dir}\n")
+    for note in plan.notes:
+        out.write(f"note: {note}\n")
+    return todo
+
+
 def _run_pooled_trials(plan, writer, pool, missing, resumed, out, schedule) -> List[TrialRecord]:
     """The trials on a pool of workers (bench.executors.pooled); this process alone writes them.
 
     No drift canary and no telemetry here: the canary vouches for the one machine that timed
     the trials, and each worker measures its own machine's telemetry per trial."""
     run_dir = writer.run_dir
-    todo = [t for t in plan.trials if t.trial_id not in writer.done]
-    if resumed:
-        out.write(f"resuming {run_dir}: {len(plan.trials) - len(todo)} of {len(plan.trials)} trials already recorded\n")  # fmt: skip
-    else:
-        out.write(f"writing {run_dir}\n")
-    for note in plan.notes:
-        out.write(f"note: {note}\n")
+    todo = _announce(plan, writer, resumed, out)
     choice = plan.suite.executor
     out.write(f"executor: {choice.describe()}\n")
     if pool.contended:
@@ -204,13 +210,7 @@ def _run_pooled_trials(plan, writer, pool, missing, resumed, out, schedule) -> L
 
 def _run_trials(plan, writer, recorder, missing, resumed, out, schedule=None) -> List[TrialRecord]:
     run_dir = writer.run_dir
-    todo = [t for t in plan.trials if t.trial_id not in writer.done]
-    if resumed:
-        out.write(f"resuming {run_dir}: {len(plan.trials) - len(todo)} of {len(plan.trials)} trials already recorded\n")  # fmt: skip
-    else:
-        out.write(f"writing {run_dir}\n")
-    for note in plan.notes:
-        out.write(f"note: {note}\n")
+    todo = _announce(plan, writer, resumed, out)
     if recorder is not None:
         recorder.start()
         writer.write_manifest(
