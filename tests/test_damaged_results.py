@@ -94,3 +94,26 @@ def test_an_unreadable_run_is_never_resumed_and_never_passed_over_silently(tmp_p
     assert f"warning: {run_dir} is not resumed: {run_dir}/manifest.json: corrupt manifest" in again.stderr
     assert len(os.listdir(str(results / "quick"))) == 2  # a new run beside it; the old one untouched
     assert open(os.path.join(run_dir, "manifest.json")).read() == "{ torn"
+
+
+def test_a_resume_refused_over_a_damaged_record_leaves_the_run_directory_as_it_was(tmp_path):
+    """A middle line of trials.jsonl that is JSON but not a record: resuming says where, exit 2,
+    and changes nothing -- the manifest is not rewritten as resumed, no file is touched."""
+    suite = tmp_path / "quick.yaml"
+    suite.write_text(QUICK)
+    results = tmp_path / "results"
+    first = run_cli("run", str(suite), "--results", str(results), "--run-id", "damaged")
+    assert first.returncode == 0, first.stderr
+    run_dir = str(results / "quick" / "damaged")
+    path = os.path.join(run_dir, "trials.jsonl")
+    lines = open(path).read().splitlines()
+    with open(path, "w") as handle:
+        handle.write("\n".join(['{"schema": 2, "trial_id": "x"}'] + lines[1:]) + "\n")
+
+    def contents():  # the lock file names whoever holds it: not the run's data
+        return {n: open(os.path.join(run_dir, n), "rb").read() for n in os.listdir(run_dir) if n != ".lock"}
+
+    before = contents()
+    again = run_cli("run", str(suite), "--results", str(results), "--run-id", "damaged")
+    _fails_cleanly(again, "trials.jsonl: line 1")
+    assert contents() == before
