@@ -175,3 +175,13 @@ def test_a_plan_too_large_is_counted_at_once_and_planned_with_yes(tmp_path, caps
     small.write_text("problems: [linear]\noptimizers: {sgd: {lr: [0.1, 0.2, 0.3]}}\nrepeats: 4\n")
     assert cli.main(["plan", str(small)]) == 2 and "12 trials" in capsys.readouterr().err
     assert cli.main(["plan", str(small), "--yes"]) == 0 and ": 12 trials" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", ["run", "plan"])
+def test_a_suite_path_that_is_a_directory_exits_2_naming_it(tmp_path, capsys, command):
+    folder = tmp_path / "suites.yaml"
+    folder.mkdir()
+    code = cli.main([command, str(folder), "--results", str(tmp_path / "results")])
+    err = capsys.readouterr().err
+    assert code == 2 and f"{folder}: a directory, not a suite file" in err and "Traceback" not in err, err
+    assert not os.path.exists(tmp_path / "results")
