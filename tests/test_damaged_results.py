@@ -80,20 +80,30 @@ def test_a_file_where_a_run_directory_belongs_and_a_directory_where_a_file_belon
     _fails_cleanly(run_cli("show", damaged), "trials.jsonl: cannot read the trials: Is a directory")
 
 
-def test_an_unreadable_run_is_never_resumed_and_never_passed_over_silently(tmp_path):
+@pytest.mark.parametrize("damage, why", [("corrupt", "corrupt manifest"), ("missing", "no manifest")])
+def test_an_unreadable_run_is_never_resumed_and_never_passed_over_silently(tmp_path, damage, why):
     suite = tmp_path / "quick.yaml"
     suite.write_text(QUICK)
     results = tmp_path / "results"
     first = run_cli("run", str(suite), "--results", str(results))
     assert first.returncode == 0, first.stderr
     (run_dir,) = [str(results / "quick" / d) for d in os.listdir(str(results / "quick"))]
-    with open(os.path.join(run_dir, "manifest.json"), "w") as handle:
-        handle.write("{ torn")
+    manifest = os.path.join(run_dir, "manifest.json")
+    if damage == "corrupt":
+        with open(manifest, "w") as handle:
+            handle.write("{ torn")
+    else:
+        os.remove(manifest)
+    trials = open(os.path.join(run_dir, "trials.jsonl")).read()
     again = run_cli("run", str(suite), "--results", str(results))
     assert again.returncode == 0, again.stderr
-    assert f"warning: {run_dir} is not resumed: {run_dir}/manifest.json: corrupt manifest" in again.stderr
+    assert f"warning: {run_dir} is not resumed: {manifest}: {why}" in again.stderr
     assert len(os.listdir(str(results / "quick"))) == 2  # a new run beside it; the old one untouched
-    assert open(os.path.join(run_dir, "manifest.json")).read() == "{ torn"
+    assert open(os.path.join(run_dir, "trials.jsonl")).read() == trials
+    if damage == "corrupt":
+        assert open(manifest).read() == "{ torn"
+    else:
+        assert not os.path.exists(manifest)
 
 
 def test_a_resume_refused_over_a_damaged_record_leaves_the_run_directory_as_it_was(tmp_path):
