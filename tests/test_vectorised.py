@@ -36,6 +36,7 @@ from bench.record import Status
 from bench.suite import load_suite
 from bench.trainer import run_trial
 from bench.validation import SuiteError
+from bench.vectorised import stacked
 from bench.vectorised.grouping import batches
 from bench.vectorised.trainer import run_batch
 
@@ -164,6 +165,24 @@ def test_mini_batches_follow_each_trials_own_order(batch):
 def test_hyper_parameters_other_than_the_rate_are_the_batchs():
     specs = [trial("curve", "momentum", lr, 0, hyper=(("momentum", 0.5),)) for lr in (0.01, 0.1)]
     check_batch(specs, in_float64(PROBLEMS["curve"]), FLOAT64_RTOL)
+
+
+@pytest.mark.parametrize("name", ["sgd", "momentum", "adam"])
+def test_chunked_steps_are_the_sequential_ones(monkeypatch, name):
+    """On a CPU a large batch goes forward and backward a chunk of trials at a time (for the
+    cache); made small here, so that 6 trials take three chunks, and two and a half once the
+    diverging trial has left, and every trial must still be its sequential self."""
+    calls = []
+    chunked = stacked.StackedMLP._chunked
+    monkeypatch.setattr(stacked, "CHUNK_VALUES", 2 * 160 * 16)  # two trials of 160 points x 16
+    monkeypatch.setattr(stacked.StackedMLP, "_chunked", lambda *a: calls.append(a[-1]) or chunked(*a))
+    sgd_like, adaptive = STABLE["curve"]
+    rates = list(sgd_like if name in SGD_FAMILY else adaptive) + (
+        [DIVERGING["curve"]] if name in SGD_FAMILY else []
+    )
+    specs = [trial("curve", name, lr, seed) for lr in rates for seed in (0, 1)]
+    check_batch(specs, in_float64(PROBLEMS["curve"]), FLOAT64_RTOL)
+    assert calls and set(calls) == {2}
 
 
 def test_the_tolerance_sees_a_small_change():
