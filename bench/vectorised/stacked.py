@@ -4,18 +4,18 @@ Trial k's weight of a Linear layer is ``weights[k]``, shaped as nn.Linear's (out
 bias is ``biases[k]``, kept as (1, out) so that every parameter is 3-D and one (K, 1, 1)
 tensor of learning rates broadcasts against all of them. The forward pass is one batched
 matrix product per layer (``baddbmm``: the bias plus x @ W^T, as nn.Linear's addmm), the
-activations elementwise; the gradients come from one backward pass through the sum of the
-trials' losses, which gives each trial exactly its own gradient (the sum's derivative with
-respect to each trial's loss is 1). Written with operations torch 1.10 has: no torch.func.
+activations elementwise; the backward pass is written out (bench.vectorised.mlp_step), each
+trial's gradient its own. Written with operations torch 1.10 has: no torch.func.
 """
 
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Sequence, Tuple
 
 import torch
 from torch import nn
 
 from bench.learners import update_rules
 from bench.learners.autograd import TORCH_ACTIVATIONS, read_mlp
+from bench.vectorised.mlp_step import MLPStep, buffers_for
 
 IMPLEMENTATION = "vectorised"  # how read_mlp names us in its refusals
 
@@ -23,8 +23,8 @@ IMPLEMENTATION = "vectorised"  # how read_mlp names us in its refusals
 # widest layer's outputs over the batch's points, summed over the chunk's trials): a chunk's
 # activations and their gradients then stay in the cache between the layers' kernels instead
 # of streaming through memory. Measured on the curve MLP (160 points x 32 wide, 500 trials, one
-# thread, 100 steps of run_batch): 50 trials a chunk took 0.73x (SGD) and 0.67x (Adam) the CPU
-# time of one pass over all 500 (docs/PERFORMANCE.md).
+# thread, 100 steps of run_batch, autograd's gradients): 50 trials a chunk took 0.73x (SGD)
+# and 0.67x (Adam) the CPU time of one pass over all 500 (docs/PERFORMANCE.md).
 CHUNK_VALUES = 50 * 160 * 32
 
 
@@ -45,20 +45,21 @@ class StackedMLP:
         for index in range(len(first)):
             weight = torch.stack([layers[index].weight.detach() for layers in linears])
             bias = torch.stack([layers[index].bias.detach().unsqueeze(0) for layers in linears])
-            self.params += [weight.clone().requires_grad_(), bias.clone().requires_grad_()]
+            self.params += [weight.clone(), bias.clone()]  # gradients by hand: no autograd
         self.widest = max(p.shape[1] for p in self.params[::2])  # the widest layer's outputs
+        self._steps: Dict[Tuple, MLPStep] = {}
 
     def to(self, device: torch.device) -> "StackedMLP":
-        self.params = [p.detach().to(device).requires_grad_() for p in self.params]
+        self.params = [p.to(device) for p in self.params]
         return self
 
     @property
     def trials(self) -> int:
         return self.params[0].shape[0]
 
-    def forward(self, x: torch.Tensor, params: Optional[Sequence[torch.Tensor]] = None) -> torch.Tensor:
-        """x: (K, N, inputs) -> (K, N, outputs); ``params``: these rows' parameters, not all."""
-        params = iter(self.params if params is None else params)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (K, N, inputs) -> (K, N, outputs)."""
+        params = iter(self.params)
         for layer in self.layers:
             if layer.kind == "linear":
                 weight, bias = next(params), next(params)
@@ -67,11 +68,9 @@ class StackedMLP:
                 x = TORCH_ACTIVATIONS[layer.kind](x, layer.constant)
         return x
 
-    def losses(
-        self, x: torch.Tensor, y: torch.Tensor, params: Optional[Sequence[torch.Tensor]] = None
-    ) -> torch.Tensor:
+    def losses(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Each trial's mean squared error (nn.MSELoss's mean over its own elements): (K,)."""
-        error = self.forward(x, params) - y
+        error = self.forward(x) - y
         return (error * error).mean(dim=(1, 2))
 
     def prepare(self, steps: int) -> None:
@@ -79,31 +78,12 @@ class StackedMLP:
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor, update: "StackedUpdate") -> torch.Tensor:
         """One step of every trial; their losses before it, (K,)."""
-        rows = chunk_rows(x.shape[1] * self.widest, x.device)
-        if rows >= self.trials:
-            losses = self.losses(x, y)
-            grads = torch.autograd.grad(losses.sum(), self.params)
-        else:
-            losses, grads = self._chunked(x, y, rows)
-        update.step(self.params, grads)
-        return losses.detach()
-
-    def _chunked(
-        self, x: torch.Tensor, y: torch.Tensor, rows: int
-    ) -> Tuple[torch.Tensor, List[torch.Tensor]]:
-        """Forward and backward ``rows`` trials at a time: the same arithmetic per trial (each
-        trial's products and sums are its own either way), with activations that stay in the
-        cache; the update is still one for all trials."""
+        points = x.shape[1]
+        rows = min(self.trials, chunk_rows(points * self.widest, x.device))
+        step = buffers_for(self._steps, self.layers, self.params, rows, points)
         losses = x.new_empty(self.trials)
-        grads = [torch.empty_like(p) for p in self.params]
-        for start in range(0, self.trials, rows):
-            part = slice(start, start + rows)
-            params = [p[part] for p in self.params]
-            chunk_losses = self.losses(x[part], y[part], params)
-            for grad, chunk_grad in zip(grads, torch.autograd.grad(chunk_losses.sum(), params)):
-                grad[part] = chunk_grad
-            losses[part] = chunk_losses.detach()
-        return losses, grads
+        update.step(self.params, step.gradients(self.params, x, y, losses))
+        return losses
 
     def evaluate(self, x_eval, y_eval, x_test, y_test) -> Tuple[torch.Tensor, torch.Tensor]:
         """(the training objective, the test metric: both the mean squared error) per trial."""
@@ -119,7 +99,7 @@ class StackedMLP:
 
     def keep(self, rows: torch.Tensor) -> None:
         """Only these rows (trials) from now on."""
-        self.params = [p.detach()[rows].requires_grad_() for p in self.params]
+        self.params = [p[rows] for p in self.params]
 
 
 class StackedUpdate:
