@@ -71,6 +71,26 @@ def test_the_store_refuses_a_record_whose_field_has_the_wrong_type_naming_it(dam
 
 
 @needs_pandas
+@pytest.mark.parametrize("key, value, expected", [("lr", "fast", "config.lr is 'fast'; expected a number"),
+                                                  ("batch_norm", 1, "config.batch_norm is 1; expected a boolean"),
+                                                  ("problem", ["linear"], "config.problem is ['linear']; expected text")])  # fmt: skip
+def test_a_hand_edited_configuration_of_the_wrong_type_is_refused_by_report_and_show(
+    damaged, key, value, expected
+):
+    # lr: "fast" was a configuration of its own in `show` and a traceback in `report`.
+    path = os.path.join(damaged, "trials.jsonl")
+    lines = open(path).read().splitlines()
+    record = json.loads(lines[2])
+    record["config"][key] = value
+    lines[2] = json.dumps(record)
+    open(path, "w").write("\n".join(lines) + "\n")
+    out = os.path.join(os.path.dirname(damaged), "report")
+    for args in (["report", damaged, "--out", out], ["show", damaged]):
+        _fails_cleanly(run_cli(*args), f"trials.jsonl: line 3: {expected}")
+    assert not os.path.exists(out)
+
+
+@needs_pandas
 def test_a_file_where_a_run_directory_belongs_and_a_directory_where_a_file_belongs(damaged, tmp_path):
     plain = tmp_path / "plain.txt"
     plain.write_text("hello")
