@@ -21,9 +21,10 @@ from conftest import ROOT, run_cli
 
 from bench import store
 
-# 72 short trials. Each stop waits for 0 to 3 more trials to be recorded, then a random
-# fraction of a trial: the stops land in startup, planning, training and writing, and never
-# all after the sweep has ended, however fast the machine.
+# 72 short trials. Each stop waits for 0 to 2 more trials to be recorded, then a random
+# fraction of a trial (of the uninterrupted run's median trial time, so on any machine's
+# speed): the 30 stops land in startup, planning, training and writing, about 45 trials'
+# worth, and never all after the sweep has ended.
 SUITE = """
 problems: {linear: {steps: 300}, curve: {steps: 200}}
 optimizers: {sgd: {lr: [0.01, 0.05, 0.1]}, adam: {lr: [0.01, 0.05, 0.1]}}
@@ -83,6 +84,8 @@ def test_stopped_at_30_random_moments_and_resumed_each_time_equals_an_uninterrup
     results = tmp_path / "results"
     reference = run_cli("run", str(suite), "--results", str(results), "--run-id", "uninterrupted")
     assert reference.returncode == 0, reference.stderr
+    times = sorted(r.wall_time_s for r in store.read_trials(str(results / "kills" / "uninterrupted")))
+    trial_s = times[len(times) // 2]
     rng = random.Random(20261201)
     signals = [signal.SIGKILL] * KILLS + [s for s, (n, _, _) in STOPS.items() for _ in range(n)]
     rng.shuffle(signals)
@@ -93,13 +96,13 @@ def test_stopped_at_30_random_moments_and_resumed_each_time_equals_an_uninterrup
         sent = None
         if signals:
             trials = str(results / "kills" / "killed" / "trials.jsonl")
-            target = _recorded(trials) + rng.randint(0, 3)
+            target = _recorded(trials) + rng.randint(0, 2)
             while victim.poll() is None and _recorded(trials) < target:
                 time.sleep(0.01)
             if signals[-1] in STOPS:  # not inside the interpreter's own start-up: see _handles_sigterm
                 while victim.poll() is None and not _handles_sigterm(victim.pid):
                     time.sleep(0.001)
-            time.sleep(rng.uniform(0.0, 0.15))
+            time.sleep(rng.uniform(0.0, trial_s))
             if victim.poll() is None:
                 sent = signals.pop()
                 victim.send_signal(sent)
