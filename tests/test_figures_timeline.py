@@ -83,3 +83,45 @@ def test_no_power_or_temperature_samples_is_a_note(tmp_path_factory):
     assert golden.note == "The run's telemetry (host) has no power or temperature samples."
     (rich,) = timeline.build(rf.rich_data(tmp_path_factory))
     assert rich.figure is None and rich.note == "The run recorded no telemetry."
+
+
+def test_a_source_lost_mid_trial_is_greyed_and_the_trials_telemetry_marked_partial(powered):
+    """A recorded gap (jtop died for a while, the run went on) as a trial's record holds it
+    (bench.telemetry.figures.trial_figures' "gaps"): the time without samples greyed, that
+    trial cross-hatched as partial by the nightly summary's rule, and the note saying so."""
+    import dataclasses
+
+    trials = powered.trials.copy()
+    k = len(trials) // 2
+    telemetry = dict(trials["telemetry"].iloc[k])
+    start, end = telemetry["window_start_s"], telemetry["window_end_s"]
+    gap = {"source": "jetson", "start_s": start + 0.25 * (end - start), "end_s": start + 0.75 * (end - start),
+           "reason": "jtop service stopped", "overlap_s": 0.5 * (end - start)}  # fmt: skip
+    telemetry["gaps"] = [gap]
+    trials["telemetry"] = [telemetry if i == k else t for i, t in enumerate(trials["telemetry"])]
+    (built,) = timeline.build(dataclasses.replace(powered, trials=trials))
+    try:
+        origin = powered.telemetry["time_s"].min()
+        greyed = rf.artists(built.figure, "telemetry-gaps")
+        assert len(greyed) == 2 and len(_spans(greyed[0])) == 1  # both panels, the one gap
+        assert list(_spans(greyed[0])[0]) == pytest.approx(
+            [gap["start_s"] - origin, gap["end_s"] - gap["start_s"]]
+        )
+        (hatched, _) = rf.artists(built.figure, "partial-windows")
+        assert (
+            list(_spans(hatched)[0]) == pytest.approx([start - origin, end - start])
+            and len(_spans(hatched)) == 1
+        )
+        assert "Telemetry partial for 1 trial (cross-hatched)" in built.note
+        assert "Grey: no samples (jetson: jtop service stopped)." in built.note
+        legend = [t.get_text() for t in built.figure.legends[0].get_texts()]
+        assert "no jetson samples" in legend and "partial telemetry (1 trial)" in legend
+    finally:
+        plt.close(built.figure)
+
+
+def test_a_whole_run_without_gaps_marks_nothing_partial(item):
+    assert (
+        rf.artists(item.figure, "telemetry-gaps") == [] and rf.artists(item.figure, "partial-windows") == []
+    )
+    assert "partial" not in item.note.lower()

@@ -11,6 +11,7 @@ from typing import Any, Dict, List, Optional
 from bench import store
 from bench.nightly import night
 from bench.record import Stability, Status
+from bench.telemetry.partial import partial_telemetry, source_intervals
 
 SUMMARY_FORMAT = 1
 JSON_NAME, MARKDOWN_NAME = "summary.json", "summary.md"
@@ -20,25 +21,6 @@ VERDICTS = {
     "no regression": 0, "regressed": 1, "not comparable": 3, "insufficient data": 3, "could not measure": 3,
     "analysis left for another Python": 0,
 }  # fmt: skip
-
-
-def _partial_telemetry(record, intervals: Dict[str, float]) -> Optional[Dict[str, Any]]:
-    """Why a trial's telemetry is partial, or None: a source was lost during it (a gap: jtop
-    died), or an active source gave no sample in a trial lasting three of its intervals (it
-    hung). A trial shorter than that may fall between two samples: that is not a failure."""
-    figures = record.telemetry
-    if not figures:
-        return None
-    gaps = figures.get("gaps") or []
-    window = float(figures.get("window_s") or 0.0)
-    silent = [f"{source} gave no sample in the trial's {window:.1f} s (the service hung?)"
-              for source, count in sorted((figures.get("samples") or {}).items())
-              if not count and source in intervals and window >= 3 * intervals[source]]  # fmt: skip
-    if not gaps and not silent:
-        return None
-    reasons = sorted({str(g.get("reason")) for g in gaps}) + silent
-    lost = sum(float(g.get("overlap_s") or 0.0) for g in gaps)
-    return {"trial_id": record.trial_id, "gaps": len(gaps), "lost_s": round(lost, 3), "reasons": reasons}
 
 
 def collect(run_dir: str, tonight: str) -> Dict[str, Any]:
@@ -56,8 +38,7 @@ def collect(run_dir: str, tonight: str) -> Dict[str, Any]:
         key = nights.get(trial_id, "?")
         per_night[key] = per_night.get(key, 0) + 1
     telemetry = manifest.get("telemetry") or {}
-    intervals = {name: float(entry.get("interval_s") or 0.0) for name, entry in (telemetry.get("sources") or {}).items()
-                 if isinstance(entry, dict) and entry.get("active")}  # fmt: skip
+    intervals = source_intervals(manifest)
     sessions = last.get("sessions") or [{}]
     board = sessions[-1].get("board") or {}
     return {
@@ -86,7 +67,9 @@ def collect(run_dir: str, tonight: str) -> Dict[str, Any]:
         ],  # fmt: skip
         "throttled": [r.trial_id for r in records if (r.telemetry or {}).get("throttled") is True],
         "unstable": [r.trial_id for r in records if r.stability is Stability.UNSTABLE],
-        "partial_telemetry": [p for p in (_partial_telemetry(r, intervals) for r in records) if p],
+        "partial_telemetry": [
+            p for p in (partial_telemetry(r.trial_id, r.telemetry, intervals) for r in records) if p
+        ],
         "telemetry_warnings": list(manifest.get("warnings") or []),
         "power_mode": telemetry.get("nvpmodel") or board.get("power_mode"),
         "jetson_clocks": telemetry.get("jetson_clocks")
