@@ -4,8 +4,8 @@ by step on the landscapes; and the three implementations (torch, autograd, numpy
 Float64 throughout: the paths must agree to a relative 1e-9 over 500 steps. Measured here
 (torch 2.13), the largest difference is 6.2e-15 of the path's scale (heavy-ball momentum on
 Rosenbrock): the rules are the same arithmetic in a different order, and at these learning
-rates the paths contract, so rounding does not grow. Where torch's update is *not* the paper's, the test says how, and shows that
-the paper's rule taken literally gives another path.
+rates the paths contract, so rounding does not grow. Where torch's update is *not* the
+paper's, the test says how, and shows that the paper's rule taken literally gives another path.
 """
 
 import numpy as np
