@@ -4,6 +4,7 @@ grammar that sweeps their options. Only what follows from the mathematics is ass
 wins on Rosenbrock is measured in the README, not here."""
 
 import csv
+import dataclasses
 import io
 import json
 import math
@@ -129,6 +130,34 @@ def test_every_optimizer_reaches_the_target_on_the_well_conditioned_bowl_at_its_
     assert sorted(best) == sorted(["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"])
     for optimizer, standing in best.items():
         assert standing.time_to_target_s < math.inf, f"{optimizer} never reached the target at its best rate"
+
+
+def test_gradient_noise_is_gaussian_of_the_options_deviation_and_seeded_by_the_trial_seed():
+    """The noise read back from recorded paths: plain SGD on the bowl (H = diag(1, 1/10) at angle 0)
+    steps theta <- theta - lr (H theta + n), so the noisy path's departure d from the exact one
+    obeys d' = (I - lr H) d - lr n, and each step's noise is n = ((I - lr H) d - d') / lr."""
+    lr, sd, steps = 0.1, 0.1, 1000  # every step recorded: 1000 steps are within the trajectory's bound
+
+    def path(seed_index, noise):
+        spec = dataclasses.replace(
+            trial(lr=lr, steps=steps, noise=noise, condition=10.0), seed_index=seed_index
+        )
+        result = run(spec)
+        assert result.outcome.status is Status.OK, result.outcome.reason
+        return np.array([(x, y) for _, x, y in result.trajectory])
+
+    exact, noisy = path(0, 0.0), path(0, sd)
+    assert np.array_equal(noisy, path(0, sd))  # seeded: the same trial seed, the same noise
+    assert np.abs(path(1, sd) - noisy).max() > 0.1 * sd  # another seed, other noise
+    d = noisy - exact
+    noise = ((1.0 - lr * np.array([1.0, 0.1])) * d[:-1] - d[1:]) / lr
+    assert noise.shape == (steps, 2)
+    # 2000 draws: the mean's standard error is sd / 45, the deviation's about 1.6%
+    assert abs(noise.mean()) < 4 * sd / np.sqrt(noise.size)
+    assert abs(noise.std() / sd - 1.0) < 0.05
+    # Gaussian: 68.3% within one deviation, 95.4% within two (standard errors 1.0% and 0.5%)
+    assert abs(np.mean(np.abs(noise) < sd) - 0.683) < 0.04
+    assert abs(np.mean(np.abs(noise) < 2 * sd) - 0.954) < 0.02
 
 
 def test_the_trajectory_keeps_every_step_up_to_its_bound_then_thins_evenly():
