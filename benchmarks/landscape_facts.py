@@ -10,7 +10,8 @@ learning rate (bench.ranking's rule over the seeds, as the report chooses it), a
 optimizer at the one learning rate common to all (the report's right-hand panel). Columns:
 how many seeds reached the target, the median steps to it over those that did ("never"
 where none did), the median final suboptimality f - f* over all seeds (on the saddle, f
-itself: its target is f below -1), and how many seeds diverged.
+itself: its target is f below -1; a diverged seed's is f where the trial stopped), and how
+many seeds diverged.
 
 Nothing here asserts anything: these are measurements of one run, for the README, where
 the tests assert only what follows from the mathematics (tests/test_landscapes.py).

@@ -5,6 +5,8 @@ contour figure's markers and labels."""
 import io
 import os
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -164,3 +166,15 @@ def test_a_run_whose_sgd_diverges_draws_its_recorded_path_to_the_divergence_and_
         assert np.allclose(path.get_xydata(), recorded[["x", "y"]].to_numpy())
         crosses = [tuple(line.get_xydata()[0]) for line in ax.get_lines() if line.get_marker() == "x"]
         assert crosses == [last]
+
+    # The README's facts come from this script: it reads the same run the same way.
+    script = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks",
+                          "landscape_facts.py")  # fmt: skip
+    facts = subprocess.run([sys.executable, script, run_dir], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           universal_newlines=True, check=True).stdout  # fmt: skip
+    assert "quadratic, condition 10, no noise\n at its best learning rate:\n" in facts
+    final = "{:10.3g}".format(sgd["final_metric"])  # where it stopped: f there, not a made-up figure
+    assert (
+        f"  sgd       lr 2.5     reached 0 of 1  steps to target  never  final {final}  diverged 1" in facts
+    )
+    assert " all at lr 2.5:\n  sgd       lr 2.5" in facts
