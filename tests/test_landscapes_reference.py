@@ -8,6 +8,8 @@ rates the paths contract, so rounding does not grow. Where torch's update is *no
 paper's, the test says how, and shows that the paper's rule taken literally gives another path.
 """
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -223,6 +225,26 @@ def test_numpy_autograd_and_torch_implementations_follow_one_path_noise_included
     # The noise is there: the noisy path is not the exact one.
     exact = torch_path(surfaces.surface(function, options), name, LEARNING_RATES[function][name])
     assert relative_difference(paths["torch"], exact) > 1e-6
+
+
+@pytest.mark.parametrize("function,steps", [("beale", 300), ("saddle", 60)])
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_the_three_implementations_follow_one_path_on_beale_and_the_saddle_too(function, name, steps):
+    """The numpy implementation covers all four functions: on the other two as well, its closed-form
+    gradients and textbook rules take torch's path, each at the middle rate of its grid, noise
+    included (the saddle's for 60 steps, by when every optimizer has run off along y: f from -38
+    for Adagrad to -1e22 for Nesterov)."""
+    lr = PROBLEMS[function].default_lr[name][1]  # the middle of each grid
+    problem, options, paths = PROBLEMS[function], {"noise": 0.1, "start": None}, {}
+    for implementation in ("torch", "autograd", "numpy"):
+        trial = dataclasses.replace(_trial(function, name, lr, implementation, options), steps=steps)
+        result = run_trial(trial, problem, problem.make_data(trial.seed, options))
+        assert result.outcome.status.value == "ok", result.outcome.reason
+        paths[implementation] = np.array([(x, y) for _, x, y in result.trajectory])
+    assert len(paths["torch"]) == steps + 1
+    assert np.linalg.norm(paths["torch"][-1] - paths["torch"][0]) > 0.1  # it went somewhere
+    for implementation in ("autograd", "numpy"):
+        assert relative_difference(paths[implementation], paths["torch"]) <= RTOL, implementation
 
 
 @pytest.mark.parametrize("name", EPS_OPTIMIZERS)
