@@ -4,6 +4,7 @@ grammar that sweeps their options. Only what follows from the mathematics is ass
 wins on Rosenbrock is measured in the README, not here."""
 
 import csv
+import dataclasses
 import io
 import json
 import math
@@ -131,6 +132,34 @@ def test_every_optimizer_reaches_the_target_on_the_well_conditioned_bowl_at_its_
         assert standing.time_to_target_s < math.inf, f"{optimizer} never reached the target at its best rate"
 
 
+def test_gradient_noise_is_gaussian_of_the_options_deviation_and_seeded_by_the_trial_seed():
+    """The noise read back from recorded paths: plain SGD on the bowl (H = diag(1, 1/10) at angle 0)
+    steps theta <- theta - lr (H theta + n), so the noisy path's departure d from the exact one
+    obeys d' = (I - lr H) d - lr n, and each step's noise is n = ((I - lr H) d - d') / lr."""
+    lr, sd, steps = 0.1, 0.1, 1000  # every step recorded: 1000 steps are within the trajectory's bound
+
+    def path(seed_index, noise):
+        spec = dataclasses.replace(
+            trial(lr=lr, steps=steps, noise=noise, condition=10.0), seed_index=seed_index
+        )
+        result = run(spec)
+        assert result.outcome.status is Status.OK, result.outcome.reason
+        return np.array([(x, y) for _, x, y in result.trajectory])
+
+    exact, noisy = path(0, 0.0), path(0, sd)
+    assert np.array_equal(noisy, path(0, sd))  # seeded: the same trial seed, the same noise
+    assert np.abs(path(1, sd) - noisy).max() > 0.1 * sd  # another seed, other noise
+    d = noisy - exact
+    noise = ((1.0 - lr * np.array([1.0, 0.1])) * d[:-1] - d[1:]) / lr
+    assert noise.shape == (steps, 2)
+    # 2000 draws: the mean's standard error is sd / 45, the deviation's about 1.6%
+    assert abs(noise.mean()) < 4 * sd / np.sqrt(noise.size)
+    assert abs(noise.std() / sd - 1.0) < 0.05
+    # Gaussian: 68.3% within one deviation, 95.4% within two (standard errors 1.0% and 0.5%)
+    assert abs(np.mean(np.abs(noise) < sd) - 0.683) < 0.04
+    assert abs(np.mean(np.abs(noise) < 2 * sd) - 0.954) < 0.02
+
+
 def test_the_trajectory_keeps_every_step_up_to_its_bound_then_thins_evenly():
     short = thin_path(np.arange(2 * 11, dtype=float).reshape(11, 2))
     assert [step for step, _, _ in short] == list(range(11))
@@ -191,6 +220,32 @@ def test_a_landscape_run_writes_its_trajectories_and_a_resumed_run_drops_orphans
     with open(os.path.join(run_dir, store.TRAJECTORIES)) as handle:
         kept = list(csv.DictReader(handle))
     assert len(kept) == 4 * 51 and "saddle-cut-off-mid-trial" not in {row["trial_id"] for row in kept}
+
+
+def test_the_shipped_landscapes_suite_sweeps_every_function_optimizer_rate_seed_and_noise():
+    """suites/landscapes.yaml as the issue asks for it: all four functions (the bowl at condition
+    1, 10, 100 and 1000) x all seven optimizers x a learning-rate grid holding the function's
+    common rate x 3 seeds, each function with and without gradient noise."""
+    from bench.optimizers import OPTIMIZERS
+    from bench.suite import SHIPPED_SUITES
+
+    plan = make_plan(load_suite(os.path.join(SHIPPED_SUITES, "landscapes.yaml")))
+    cells = {}  # (function, options but noise) -> noise -> optimizer -> lr -> seeds
+    for spec in plan.trials:
+        options = dict(spec.options)
+        shape = tuple(sorted((k, v) for k, v in options.items() if k not in ("noise", "start")))
+        lrs = cells.setdefault((spec.problem, shape), {}).setdefault(options["noise"], {})
+        lrs.setdefault(spec.optimizer, {}).setdefault(spec.lr, set()).add(spec.seed_index)
+    assert {problem for problem, _ in cells} == set(LANDSCAPE_NAMES)
+    conditions = sorted(dict(shape)["condition"] for problem, shape in cells if problem == "quadratic")
+    assert conditions == [1.0, 10.0, 100.0, 1000.0]
+    for (problem, _), by_noise in cells.items():
+        assert sorted(by_noise)[0] == 0.0 and len(by_noise) == 2, (problem, sorted(by_noise))
+        for by_optimizer in by_noise.values():
+            assert sorted(by_optimizer) == sorted(OPTIMIZERS)
+            for optimizer, by_lr in by_optimizer.items():
+                assert len(by_lr) >= 3 and COMMON_LR[problem] in by_lr, (problem, optimizer, sorted(by_lr))
+                assert all(seeds == {0, 1, 2} for seeds in by_lr.values())
 
 
 def test_optbench_list_names_the_landscapes():

@@ -5,6 +5,8 @@ contour figure's markers and labels."""
 import io
 import os
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -127,3 +129,52 @@ def test_contour_levels_are_log_spaced_and_cover_the_saddle_on_both_sides():
     _, _, saddle = figures.contour_grid(surfaces.surface("saddle", {}))
     levels = figures.log_levels(saddle)
     assert np.allclose(levels, -levels[::-1]) and (levels < 0).sum() == (levels > 0).sum()
+
+
+def test_a_run_whose_sgd_diverges_draws_its_recorded_path_to_the_divergence_and_labels_it(
+    write_suite, tmp_path
+):
+    """From a real run to the figure: SGD at lr 2.5 > 2/L on the bowl diverges (its stiff coordinate
+    grows 1.5-fold a step); both panels draw its trajectory as recorded, up to where the trial
+    stopped, ending in a cross there, and label it with the step."""
+    import pandas as pd
+
+    suite = write_suite(
+        "problems: {quadratic: {options: {condition: 10}, steps: 60}}\n"
+        "optimizers: {sgd: {lr: 2.5}, adam: {lr: 2.5}}\nseeds: [0]\ntelemetry: {sources: [none]}\n"
+    )
+    done = run_cli("run", suite, "--results", str(tmp_path), "--run-id", "r")
+    assert done.returncode == 0, done.stderr
+    run_dir = str(tmp_path / "suite" / "r")
+    data = load_report_data(run_dir)
+    sgd = data.trials[data.trials["optimizer"] == "sgd"].iloc[0]
+    assert sgd["status"] == "diverged" and sgd["steps"] < 60, sgd["reason"]
+    recorded = pd.read_csv(os.path.join(run_dir, "trajectories.csv"))
+    recorded = recorded[recorded["trial_id"] == sgd["trial_id"]]
+    assert int(recorded["step"].iloc[-1]) == sgd["steps"]  # kept up to the divergence, not beyond
+    last = (recorded["x"].iloc[-1], recorded["y"].iloc[-1])
+
+    item = figures.build(data)[0]
+    assert item.name == "landscape-quadratic-condition-10-no-noise"
+    labels = {
+        "best": f"sgd, lr 2.5 (diverged, step {sgd['steps']})",
+        "common": f"sgd (diverged, step {sgd['steps']})",
+    }
+    for ax, panel in zip(item.figure.axes, ("best", "common")):
+        assert labels[panel] in [text.get_text() for text in ax.get_legend().get_texts()]
+        (path,) = [line for line in ax.get_lines() if line.get_gid() == f"path-{panel}-sgd"]
+        assert np.allclose(path.get_xydata(), recorded[["x", "y"]].to_numpy())
+        crosses = [tuple(line.get_xydata()[0]) for line in ax.get_lines() if line.get_marker() == "x"]
+        assert crosses == [last]
+
+    # The README's facts come from this script: it reads the same run the same way.
+    script = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks",
+                          "landscape_facts.py")  # fmt: skip
+    facts = subprocess.run([sys.executable, script, run_dir], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           universal_newlines=True, check=True).stdout  # fmt: skip
+    assert "quadratic, condition 10, no noise\n at its best learning rate:\n" in facts
+    final = "{:10.3g}".format(sgd["final_metric"])  # where it stopped: f there, not a made-up figure
+    assert (
+        f"  sgd       lr 2.5     reached 0 of 1  steps to target  never  final {final}  diverged 1" in facts
+    )
+    assert " all at lr 2.5:\n  sgd       lr 2.5" in facts
