@@ -2,6 +2,7 @@
 
     python benchmarks/bench_vectorised.py [--problems linear,curve] [--optimizers sgd,adam]
                                           [--rates 100] [--seeds 5] [--sample 1] [--rounds 1]
+                                          [--batch-threads 1] [--device cpu]
 
 For each problem and optimizer, one suite of RATES learning rates (log-spaced from 1e-4 to
 1, so the top of the range diverges, as a real sweep's does) x SEEDS seeds, the problem's
@@ -11,7 +12,11 @@ another) and with `vectorise: true`. The figure is trials per second of each who
 trials trained in this process, training and evaluation alone (no start-up, no records). `--sample K` runs
 only every K-th learning rate sequentially (all seeds), to save time: its trials per second
 stand for the whole sweep's (stated in the output). `--rounds N` alternates the two N times
-and reports the median ratio and its range. Nothing asserts a time.
+and reports the median ratio and its range. `--batch-threads N` gives the vectorised side N
+torch threads (its suite's `threads: N`) while the sequential trials keep 1, each side at
+its best setting: one thread is the fastest for one tiny model, but a batch of hundreds is a
+real matrix product that a second core can share. `--device cuda` runs both sides there.
+Nothing asserts a time.
 """
 
 import argparse
@@ -31,7 +36,8 @@ def rates(count: int):
     return [float(f"{10 ** (-4 + 4.0 * i / max(count - 1, 1)):.4g}") for i in range(count)]
 
 
-def suite_text(problem: str, optimizer: str, lrs, seeds: int, vectorise: bool) -> str:
+def suite_text(problem: str, optimizer: str, lrs, seeds: int, vectorise: bool, threads: int = 1,
+               device: str = "cpu") -> str:  # fmt: skip
     lines = [
         "name: sweep",
         f"problems: [{problem}]",
@@ -39,6 +45,8 @@ def suite_text(problem: str, optimizer: str, lrs, seeds: int, vectorise: bool) -
         f"repeats: {seeds}",
         "canary: false",
         f"vectorise: {'true' if vectorise else 'false'}",
+        f"threads: {threads}",
+        f"device: {device}",
     ]
     return "\n".join(lines) + "\n"
 
@@ -92,9 +100,12 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--sample", type=int, default=1, help="run every K-th rate sequentially")
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--batch-threads", type=int, default=1, help="torch threads of the vectorised side")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda: where both sides train")
     args = parser.parse_args()
     print(
-        f"torch {torch.__version__}, {os.cpu_count()} CPUs; {args.rates} rates x {args.seeds} seeds per sweep"
+        f"torch {torch.__version__}, {os.cpu_count()} CPUs, device {args.device}; {args.rates} rates x "
+        f"{args.seeds} seeds per sweep; sequential 1 thread, vectorised {args.batch_threads}"
     )
     print(
         "problem   optimizer  measured       sequential trials/s  vectorised trials/s  ratio (median, range)"
@@ -104,8 +115,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as directory:
         for problem in args.problems.split(","):
             for optimizer in args.optimizers.split(","):
-                sequential = suite_text(problem, optimizer, sampled, args.seeds, False)
-                vectorised = suite_text(problem, optimizer, all_rates, args.seeds, True)
+                sequential = suite_text(problem, optimizer, sampled, args.seeds, False, 1, args.device)
+                vectorised = suite_text(
+                    problem, optimizer, all_rates, args.seeds, True, args.batch_threads, args.device
+                )
                 seq_rates, vec_rates = [], []
                 for _ in range(args.rounds):
                     seq_rates.append(len(sampled) * args.seeds / run(directory, sequential, "sequential"))

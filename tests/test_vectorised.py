@@ -36,7 +36,8 @@ from bench.record import Status
 from bench.suite import load_suite
 from bench.trainer import run_trial
 from bench.validation import SuiteError
-from bench.vectorised.grouping import batches
+from bench.vectorised import mlp_step, stacked
+from bench.vectorised.grouping import ACTIVATIONS, batches
 from bench.vectorised.trainer import run_batch
 
 OPTIMIZERS = tuple(optimizers.OPTIMIZERS)  # all seven
@@ -164,6 +165,39 @@ def test_mini_batches_follow_each_trials_own_order(batch):
 def test_hyper_parameters_other_than_the_rate_are_the_batchs():
     specs = [trial("curve", "momentum", lr, 0, hyper=(("momentum", 0.5),)) for lr in (0.01, 0.1)]
     check_batch(specs, in_float64(PROBLEMS["curve"]), FLOAT64_RTOL)
+
+
+@pytest.mark.parametrize("name", ["sgd", "momentum", "adam"])
+def test_chunked_steps_are_the_sequential_ones(monkeypatch, name):
+    """On a CPU a large batch goes forward and backward a chunk of trials at a time (for the
+    cache); made small here, so that 6 trials take three chunks (two once the diverging
+    trials have left), and every trial must still be its sequential self."""
+    sizes = []
+    chunk = mlp_step.MLPStep._chunk
+    monkeypatch.setattr(stacked, "CHUNK_VALUES", 2 * 160 * 16)  # two trials of 160 points x 16
+    monkeypatch.setattr(
+        mlp_step.MLPStep, "_chunk", lambda self, *a: sizes.append(len(a[1])) or chunk(self, *a)
+    )
+    sgd_like, adaptive = STABLE["curve"]
+    rates = list(sgd_like if name in SGD_FAMILY else adaptive) + (
+        [DIVERGING["curve"]] if name in SGD_FAMILY else []
+    )
+    specs = [trial("curve", name, lr, seed) for lr in rates for seed in (0, 1)]
+    check_batch(specs, in_float64(PROBLEMS["curve"]), FLOAT64_RTOL)
+    assert set(sizes) == {2} and len(sizes) >= 2 * STEPS
+
+
+@pytest.mark.parametrize("activation", [a for a in ACTIVATIONS if a != "tanh"])  # tanh: above
+def test_every_activations_written_out_derivative_is_torchs(activation):
+    """The backward pass is written out (bench.vectorised.mlp_step): for each activation a
+    batch allows, the curves are the sequential trainer's, whose gradients are autograd's."""
+    specs = [
+        dataclasses.replace(trial("curve", "sgd", lr, seed), activation=activation)
+        for lr in (0.03, 0.1)
+        for seed in (0, 1)
+    ]
+    batched, sequential = check_batch(specs, in_float64(PROBLEMS["curve"]), FLOAT64_RTOL)
+    assert all(r.outcome.status is Status.OK for r in sequential)
 
 
 def test_the_tolerance_sees_a_small_change():

@@ -98,8 +98,9 @@ def one_trial(
     if result is None:
         return trial_records.failed(where, trial, started_at, wall, reason, telemetry), [], []
     record = trial_records.make(where, trial, result.outcome, started_at, wall, telemetry)
-    curve = [(trial.trial_id, p.step, p.time_s, p.loss, p.eval_loss, p.metric) for p in result.curve]
-    trajectory = [(trial.trial_id,) + point for point in result.trajectory or ()]
+    trial_id = trial.trial_id  # a property that hashes the configuration: once, not per point
+    curve = [(trial_id, p.step, p.time_s, p.loss, p.eval_loss, p.metric) for p in result.curve]
+    trajectory = [(trial_id,) + point for point in result.trajectory or ()]
     return record, curve, trajectory
 
 

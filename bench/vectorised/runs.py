@@ -73,8 +73,9 @@ def _recorded(where, recorder, trial: TrialSpec, result: TrialResult, started_at
     record = trial_records.make(
         where, trial, result.outcome, started_at, wall, telemetry, timing_shared=BATCHED
     )
-    curve = [(trial.trial_id, p.step, p.time_s, p.loss, p.eval_loss, p.metric) for p in result.curve]
-    trajectory = [(trial.trial_id,) + point for point in result.trajectory or ()]
+    trial_id = trial.trial_id  # once, not per point (bench.executors.in_process says why)
+    curve = [(trial_id, p.step, p.time_s, p.loss, p.eval_loss, p.metric) for p in result.curve]
+    trajectory = [(trial_id,) + point for point in result.trajectory or ()]
     return record, curve, trajectory
 
 
