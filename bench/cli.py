@@ -7,26 +7,23 @@ a device, a data set or a results directory that cannot be used); 130 interrupte
 """
 
 import argparse
+import importlib
 import os
-import signal
 import sys
 import warnings
 from typing import List, Optional
 
 from bench import __version__
+from bench.entry import EXIT_INTERRUPTED, EXIT_TERMINATED, handle_sigterm, held, stopped  # noqa: F401
 from bench.telemetry import registry as telemetry_registry
 
-EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 2, 130, 143
+EXIT_OK, EXIT_BAD_INPUT = 0, 2
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM (what systemd and `kill` send), handled as Ctrl-C is: the trial in flight is
-    abandoned, every finished one is already recorded, the run directory is closed cleanly."""
-
-
-def _terminate(signum, frame):
-    raise Terminated()
-
+# The device commands' modules import torch (about 2 s here, longer on a Nano): imported first,
+# with Ctrl-C and SIGTERM held until they are in (bench.entry.held).
+HEAVY_IMPORTS = {"run": "bench.commands", "plan": "bench.commands", "list": "bench.commands",
+                 "nightly": "bench.nightly.command"}  # fmt: skip
 
 # A name: ./suites/tutorial.yaml where there is one, else the tutorial shipped with optbench.
 DEFAULT_SUITE = "tutorial"
@@ -268,8 +265,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         _parser().print_help(sys.stderr)
         return EXIT_BAD_INPUT
     warnings.formatwarning = _format_warning
-    signal.signal(signal.SIGTERM, _terminate)
+    handle_sigterm()  # again: main() may be called without bench.entry (tests, in-process)
     try:
+        if args.command in HEAVY_IMPORTS:
+            with held():  # see bench.entry.held: an interrupted import of torch is an ImportError
+                importlib.import_module(HEAVY_IMPORTS[args.command])
         if args.command == "list":
             from bench.commands import list_command
 
@@ -310,6 +310,4 @@ def main(argv: Optional[List[str]] = None) -> int:
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 -- so the exit's flush stays quiet
         return EXIT_OK
     except KeyboardInterrupt as stop:
-        what = "terminated (SIGTERM)" if isinstance(stop, Terminated) else "interrupted"
-        sys.stderr.write(f"\n{what}: every finished trial is recorded; run again to resume\n")
-        return EXIT_TERMINATED if isinstance(stop, Terminated) else EXIT_INTERRUPTED
+        return stopped(stop)

@@ -3,10 +3,11 @@
 import dataclasses
 import os
 import sys
+from typing import Dict, Optional
 
 from bench import activations, estimate, learners, optimizers, store
 from bench.executors.choice import with_overrides
-from bench.plan import MAX_TRIALS, make_plan
+from bench.plan import MAX_TRIALS, PlanTooLarge, make_plan
 from bench.problems import PROBLEMS
 from bench.suite import SHIPPED_SUITES, load_suite, suite_by_name, suite_names
 from bench.validation import SuiteError
@@ -14,9 +15,31 @@ from bench.validation import SuiteError
 EXIT_OK, EXIT_BAD_INPUT = 0, 2
 
 
-def _load(name: str, yes: bool = False):
+def _load(name: str, yes: bool = False, results: Optional[str] = None):
     path = suite_by_name(name)
-    return make_plan(load_suite(path), limit=None if yes else MAX_TRIALS)
+    suite = load_suite(path)
+    try:
+        return make_plan(suite, limit=None if yes else MAX_TRIALS)
+    except PlanTooLarge as error:  # the count, and with it the time it would take, at once
+        if results is not None:
+            error.problems[-1] += "; " + _estimate_too_large(error.by_problem, results, suite.name)
+        raise
+
+
+def _estimate_too_large(by_problem: Dict[str, int], results: str, suite_name: str) -> str:
+    """A plan too large to expand, estimated per problem from this suite's earlier trials."""
+    estimator = estimate.from_previous_runs(os.path.join(results, suite_name))
+    seconds, unknown = 0.0, 0
+    for problem, count in by_problem.items():
+        median = estimator.of_problem(problem)
+        if median is None:
+            unknown += count
+        else:
+            seconds += median * count
+    if unknown == sum(by_problem.values()):
+        return f"no earlier run of this suite under {results} to estimate its time from"
+    tail = f" (+ {unknown:,} trials of problems not run before)" if unknown else ""
+    return f"estimate: {estimate.format_duration(seconds)} at the median of this suite's earlier trials of each problem{tail}"
 
 
 def _report_suite_error(error: SuiteError) -> int:
@@ -54,7 +77,7 @@ def list_command() -> int:
 
 def plan_command(suite_name: str, results: str, list_trials: bool, yes: bool = False) -> int:
     try:
-        plan = _load(suite_name, yes)
+        plan = _load(suite_name, yes, results)
     except SuiteError as error:
         return _report_suite_error(error)
     out = sys.stdout
@@ -136,7 +159,7 @@ def run_command(args) -> int:
     from bench.runner import RunError, run_plan
 
     try:
-        plan = _load(args.suite, args.yes)
+        plan = _load(args.suite, args.yes, args.results)
     except SuiteError as error:
         return _report_suite_error(error)
     if args.telemetry:

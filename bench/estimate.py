@@ -52,6 +52,11 @@ class Estimator:
             return self._median(("problem", problem), self.by_problem[problem])
         return None
 
+    def of_problem(self, problem: str) -> Optional[float]:
+        """The median of the earlier trials of ``problem``, whatever their kind."""
+        times = self.by_problem.get(problem)
+        return self._median(("problem", problem), times) if times else None
+
     def _median(self, name: Tuple, times: List[float]) -> Optional[float]:
         if name not in self._medians:
             self._medians[name] = statistics.median(times) if times else None

@@ -129,7 +129,12 @@ MAX_TRIALS = 100000
 
 
 class PlanTooLarge(SuiteError):
-    """The suite expands to more than MAX_TRIALS trials; counted before anything is expanded."""
+    """The suite expands to more than MAX_TRIALS trials; counted before anything is expanded.
+    ``by_problem``: how many of them each problem has (what an estimate of its time needs)."""
+
+    def __init__(self, path: str, problems: List[str], by_problem: Dict[str, int]):
+        super().__init__(path, problems)
+        self.by_problem = by_problem
 
 
 def _learning_rates(problem, choice, opt) -> Tuple[float, ...]:
@@ -143,8 +148,14 @@ def _learning_rates(problem, choice, opt) -> Tuple[float, ...]:
 
 def count_cells(suite: Suite) -> int:
     """The grid's size before include/exclude, by multiplying axis lengths: instant at any size."""
-    total = 0
+    return sum(count_cells_by_problem(suite).values())
+
+
+def count_cells_by_problem(suite: Suite) -> Dict[str, int]:
+    """count_cells, for each problem of the suite."""
+    by_problem = {}  # type: Dict[str, int]
     for choice in suite.problems:
+        total = 0
         problem = PROBLEMS[choice.name]
         for opt in suite.optimizers:
             cells = len(_learning_rates(problem, choice, opt)) * len(suite.seeds)
@@ -153,17 +164,19 @@ def count_cells(suite: Suite) -> int:
             for axis in AXES:
                 cells *= len(_neutralised(problem, axis, choice.axis(axis)))
             total += cells
-    return total
+        by_problem[choice.name] = total
+    return by_problem
 
 
 def make_plan(suite: Suite, limit: Optional[int] = MAX_TRIALS) -> Plan:
     """Every trial of the suite; PlanTooLarge (counted first) above ``limit`` unless it is None."""
     if limit is not None:
-        cells = count_cells(suite)
+        by_problem = count_cells_by_problem(suite)
+        cells = sum(by_problem.values())
         if cells > limit:
             raise PlanTooLarge(suite.path, [
                 f"{suite.path}: expands to {cells:,} trials before include/exclude, more than the limit of "
-                f"{limit:,}; pass --yes to plan it anyway"])  # fmt: skip
+                f"{limit:,}; pass --yes to plan it anyway"], by_problem)  # fmt: skip
     trials = []  # type: List[TrialSpec]
     dropped = {}  # type: Dict[str, int]
     for choice in suite.problems:

@@ -141,6 +141,7 @@ class TrialRecord(Outcome):
         values = {n: data[n] for n in names}
         for name in names:
             _check_type(name, values[name])
+        _check_config(values["config"])
         if values["timing_shared"] not in (None,) + TIMING_SHARED:
             allowed = ", ".join(TIMING_SHARED)
             raise ValueError(f"timing_shared is {values['timing_shared']!r:.60}; allowed: null, {allowed}")
@@ -180,6 +181,31 @@ def _check_type(name: str, value: Any) -> None:
 
 
 _JSON_NAMES = {int: "a number", float: "a number", str: "text", dict: "an object"}
+
+# The configuration's keys that the analysis groups and computes by, and their JSON types
+# (TrialSpec.config writes them): a hand-edited lr of "fast" was grouped as a configuration of
+# its own by `show` and crashed `report`. Keys a record lacks (older versions) are not checked.
+_NUMBER, _NULL = (int, float), (type(None),)
+_CONFIG_TYPES = {
+    "problem": (str,), "optimizer": (str,), "activation": (str,), "device": (str,),
+    "implementation": (str,), "tf_updates": (str,), "lr": _NUMBER, "dropout": _NUMBER,
+    "time_limit_s": _NUMBER + _NULL, "epochs": _NUMBER + _NULL, "steps": (int,) + _NULL,
+    "batch": (int, str), "threads": (int,), "seed_index": (int,), "eval_every": (int,),
+    "log_every": (int,), "batch_norm": (bool,), "tf_function": (bool,), "hyper": (dict,),
+    "options": (dict,),
+}  # fmt: skip
+
+
+def _check_config(config: Dict[str, Any]) -> None:
+    for key, types in _CONFIG_TYPES.items():
+        if key not in config:
+            continue
+        value = config[key]
+        if isinstance(value, bool) != (bool in types) or not isinstance(value, types):
+            names = {
+                "a boolean" if t is bool else "null" if t is type(None) else _JSON_NAMES[t] for t in types
+            }
+            raise ValueError(f"config.{key} is {value!r:.60}; expected {' or '.join(sorted(names))}")
 
 
 def _enum(kind, key: str, value: Any):

@@ -50,7 +50,11 @@ def choose_run_dir(
     By default the latest run of the suite is resumed when it is unfinished and was made by
     the same resolved suite; ``resume`` insists on resuming it; ``new`` never resumes."""
     suite_dir = os.path.join(results, plan.suite.name)
-    if run_id:
+    if run_id is not None:
+        # The run's own directory: a '/' made nested ones, and '..' one outside the suite's.
+        if not run_id or run_id in (".", "..") or "/" in run_id or os.sep in run_id:
+            raise RunError(f"--run-id {run_id!r}: expected a plain name (not empty, no '/', not '.' or '..'): "
+                           f"the run's directory in {suite_dir}")  # fmt: skip
         path = os.path.join(suite_dir, run_id)
         return path, os.path.exists(os.path.join(path, store.MANIFEST))
     if not new:

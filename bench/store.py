@@ -178,12 +178,16 @@ class RunWriter:
                 resumptions=previous.get("resumptions", []) + [resumption],
                 finished_at=None,
             )
-        self.manifest = manifest
-        self.write_manifest()
         _cut_torn_tail(os.path.join(run_dir, TRIALS))
         _cut_torn_tail(os.path.join(run_dir, CURVES))
         _cut_torn_tail(os.path.join(run_dir, TRAJECTORIES))
-        self.done = {r.trial_id for r in read_trials(run_dir) if r.status is not Status.SKIPPED}
+        try:  # before the manifest is rewritten: a resume refused here leaves it as it was
+            self.done = {r.trial_id for r in read_trials(run_dir) if r.status is not Status.SKIPPED}
+        except StoreError:
+            self.close()
+            raise
+        self.manifest = manifest
+        self.write_manifest()
         self._drop_orphan_rows(CURVES, CURVE_COLUMNS)
         self._drop_orphan_rows(TRAJECTORIES, TRAJECTORY_COLUMNS)
         self._trajectories = None  # opened at the first trajectory: most runs have none

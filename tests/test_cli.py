@@ -251,6 +251,21 @@ def test_telemetry_can_be_switched_off_or_refused_from_the_command_line(write_su
     assert not os.path.exists(os.path.join(run_dir, "telemetry.csv"))
 
 
+def test_a_run_id_that_is_not_a_plain_name_is_refused_before_anything_is_written(
+    write_suite, tmp_path, capsys
+):
+    # A '/' in --run-id made nested directories; '..' wrote outside results/<suite>/.
+    from bench import cli
+
+    path = write_suite("problems: [linear]\noptimizers: {sgd: {lr: 0.1}}\n")
+    for run_id in ("../../escaped", "a/b", "..", ".", ""):
+        code = cli.main(["run", path, "--results", str(tmp_path / "results"), "--run-id", run_id])
+        assert code == 2
+        err = capsys.readouterr().err
+        assert f"error: --run-id {run_id!r}: expected a plain name" in err and "Traceback" not in err, err
+    assert not os.path.exists(str(tmp_path / "results")) and not os.path.exists(str(tmp_path / "escaped"))
+
+
 def test_resume_with_nothing_to_resume_is_refused(write_suite, tmp_path):
     path = write_suite("problems: [linear]\noptimizers: {sgd: {lr: 0.1}}\n")
     done = run_cli("run", path, "--results", str(tmp_path), "--resume")

@@ -115,3 +115,56 @@ def test_out_of_memory_under_a_memory_limit_is_a_status_and_the_sweep_goes_on(tm
     ]
     statuses = {r.config["problem"]: r.status.value for r in store.read_trials(run_dir)}
     assert statuses == {"curve": "out_of_memory", "linear": "ok"}
+
+
+def test_divergence_numerics_and_timeouts_are_statuses_and_the_sweep_goes_on(tmp_path):
+    """One sweep, in a real process: a trial that blows up, one whose loss overflows to inf
+    (float32 at lr 1e30), one that runs out of time, each between trials that finish: every
+    trial is recorded with its status and reason, and the run exits 0."""
+    suite = tmp_path / "statuses.yaml"
+    suite.write_text(
+        "problems: {linear-noisy: {steps: 400}, curve: {steps: 10000000, time_limit: 1}, linear: {steps: 50}}\n"
+        "optimizers: {sgd: {lr: [0.01, 1.0e+30, 0.001]}}\ntelemetry: {sources: none}\n"
+        "exclude: [{problem: linear-noisy, lr: [1.0e+30, 0.001]}, {problem: curve, lr: [0.01, 1.0e+30]}]\n"
+    )
+    done = run_cli("run", str(suite), "--results", str(tmp_path / "results"), "--run-id", "run")
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert "trials: 2 diverged, 2 ok, 1 timeout" in done.stdout
+    records = store.read_trials(str(tmp_path / "results" / "statuses" / "run"))
+    got = [(r.config["problem"], r.config["lr"], r.status.value, r.reason or "") for r in records]
+    assert [g[:3] for g in got] == [
+        ("linear-noisy", 0.01, "diverged"), ("curve", 0.001, "timeout"), ("linear", 0.01, "ok"),
+        ("linear", 1e30, "diverged"), ("linear", 0.001, "ok"),
+    ]  # fmt: skip
+    assert "exceeded" in got[0][3] and "time limit of 1 s reached" in got[1][3]
+    assert got[3][3].startswith("loss became inf by step")
+
+
+@pytest.mark.cuda
+def test_on_cuda_an_out_of_memory_trial_releases_the_cache_before_the_next_trial():
+    """A real CUDA out-of-memory: the model holds 4 GiB on the GPU, then asks for 64 TiB. The
+    trial is out_of_memory; the 4 GiB its frames held go back to the device (torch's caching
+    allocator would keep them reserved), so the next trial starts with the GPU as before."""
+    import dataclasses
+
+    import torch
+    from test_trainer import spec
+
+    from bench.problems import PROBLEMS
+    from bench.record import Status
+    from bench.trainer import run_trial
+
+    def too_big(model_spec):
+        ballast = torch.empty(4 << 30, dtype=torch.uint8, device="cuda")  # noqa: F841 -- held till the raise
+        torch.empty(1 << 46, dtype=torch.uint8, device="cuda")
+        raise AssertionError("a 64 TiB allocation succeeded")
+
+    torch.cuda.init()
+    reserved_before = torch.cuda.memory_reserved()
+    problem = dataclasses.replace(PROBLEMS["linear"], make_model=too_big)
+    failed = run_trial(spec(device="cuda"), problem, problem.make_data(0, {}))
+    assert failed.outcome.status == Status.OUT_OF_MEMORY, failed.outcome.reason
+    assert "out of memory" in failed.outcome.reason.lower()
+    assert torch.cuda.memory_reserved() - reserved_before < 64 << 20  # not the 4 GiB
+    following = run_trial(spec(device="cuda"), PROBLEMS["linear"], PROBLEMS["linear"].make_data(0, {}))
+    assert following.outcome.status == Status.OK, following.outcome.reason

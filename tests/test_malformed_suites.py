@@ -175,3 +175,40 @@ def test_a_plan_too_large_is_counted_at_once_and_planned_with_yes(tmp_path, caps
     small.write_text("problems: [linear]\noptimizers: {sgd: {lr: [0.1, 0.2, 0.3]}}\nrepeats: 4\n")
     assert cli.main(["plan", str(small)]) == 2 and "12 trials" in capsys.readouterr().err
     assert cli.main(["plan", str(small), "--yes"]) == 0 and ": 12 trials" in capsys.readouterr().out
+
+
+def test_a_plan_too_large_is_estimated_from_the_suites_earlier_trials(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("bench.commands.MAX_TRIALS", 10)
+    small = tmp_path / "twelve.yaml"
+    small.write_text("problems: {linear: {steps: 5}}\noptimizers: {sgd: {lr: [0.1, 0.2, 0.3]}}\nrepeats: 4\n"
+                     "telemetry: {sources: none}\n")  # fmt: skip
+    results = str(tmp_path / "results")
+    assert cli.main(["plan", str(small), "--results", results]) == 2
+    assert (
+        f"no earlier run of this suite under {results} to estimate its time from" in capsys.readouterr().err
+    )
+    earlier = run_cli("run", str(small), "--results", results)  # a real run, under the real limit
+    assert earlier.returncode == 0, earlier.stderr
+    from bench import estimate, store
+
+    (run,) = os.listdir(os.path.join(results, "twelve"))
+    times = sorted(r.wall_time_s for r in store.read_trials(os.path.join(results, "twelve", run)))
+    expected = estimate.format_duration(12 * (times[5] + times[6]) / 2)  # 12 x their median
+    for command in ("plan", "run"):
+        assert cli.main([command, str(small), "--results", results]) == 2
+        err = capsys.readouterr().err
+        assert (
+            f"expands to 12 trials before include/exclude, more than the limit of 10; pass --yes to plan it "
+            f"anyway; estimate: {expected} at the median of this suite's earlier trials of each problem"
+            in err
+        ), err
+
+
+@pytest.mark.parametrize("command", ["run", "plan"])
+def test_a_suite_path_that_is_a_directory_exits_2_naming_it(tmp_path, capsys, command):
+    folder = tmp_path / "suites.yaml"
+    folder.mkdir()
+    code = cli.main([command, str(folder), "--results", str(tmp_path / "results")])
+    err = capsys.readouterr().err
+    assert code == 2 and f"{folder}: a directory, not a suite file" in err and "Traceback" not in err, err
+    assert not os.path.exists(tmp_path / "results")

@@ -3,6 +3,7 @@ golden files, regenerated only on purpose (OPTBENCH_REGENERATE_GOLDEN=1 pytest .
 schema-1 run renders; user text is escaped in HTML and Markdown; bad input is refused."""
 
 import os
+import re
 import shutil
 
 import pytest
@@ -74,21 +75,30 @@ def test_a_schema_1_run_renders(tmp_path):
 
 
 def test_user_text_is_escaped_in_html_and_markdown(write_suite, tmp_path):
+    # Every name a user chooses: the suite's name and description, the run's id.
+    name, run_id = "<img src=x onerror=alert(2)>*odd*_", "<svg onload=alert(3)>|run`x`"
     suite = write_suite(
-        'description: "<script>alert(1)</script> | *bold* [x](http://evil)"\n'
+        f'name: "{name}"\ndescription: "<script>alert(1)</script> | *bold* [x](http://evil)"\n'
         "problems: {linear: {steps: 5}}\noptimizers: {sgd: {lr: 0.1}}\n",
         name="odd.yaml",
     )
-    done = run_cli("run", suite, "--results", str(tmp_path / "results"))
+    done = run_cli("run", suite, "--results", str(tmp_path / "results"), "--run-id", run_id)
     assert done.returncode == 0, done.stderr
-    shown = run_cli("report", str(tmp_path / "results" / "odd"), "--out", str(tmp_path / "out"))
+    shown = run_cli("report", str(tmp_path / "results" / name), "--out", str(tmp_path / "out"))
     assert shown.returncode == 0, shown.stderr
     with open(str(tmp_path / "out" / "index.html"), encoding="utf-8") as page:
         html = page.read()
-    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    for raw in ("<script>alert(1)</script>", "<img src=x", "<svg onload"):
+        assert raw not in html
+    for escaped in ("&lt;script&gt;alert(1)&lt;/script&gt;", "&lt;img src=x onerror=alert(2)&gt;*odd*_",
+                    "&lt;svg onload=alert(3)&gt;|run`x`"):  # fmt: skip
+        assert escaped in html
     with open(str(tmp_path / "out" / "report.md"), encoding="utf-8") as md:
         text = md.read()
     assert r"\<script\>alert(1)\</script\> \| \*bold\* \[x\](http://evil)" in text
+    assert r"\<img src=x onerror=alert(2)\>\*odd\*\_" in text and r"\<svg onload=alert(3)\>\|run\`x\`" in text
+    for raw in ("<script>", "<img", "<svg", "*odd*", "|run"):  # nowhere unescaped
+        assert not re.search(r"(?<!\\)" + re.escape(raw), text), raw
 
 
 def test_bad_input_gets_a_clear_error_and_exit_2(tmp_path):

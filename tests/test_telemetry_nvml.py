@@ -150,3 +150,56 @@ def test_nvml_counter_agrees_with_integrated_power_on_a_busy_gpu(tmp_path):
     # not measured here (no GPU on the machines this was written on): 10% leaves room for
     # the averaging lag of the power reading at the window's edges
     assert figures["energy_j"] == pytest.approx(integrated.value, rel=0.10)
+
+
+def test_an_nvml_error_mid_run_leaves_a_gap_and_the_figures_say_so(monkeypatch):
+    """The GPU 'falls off the bus' from 0.8 s to 1.2 s: every NVML call raises, as
+    NVMLError_GpuIsLost does. The gap is recorded with NVML's message; a trial across it gets
+    no energy figure (over 10% of it unsampled) and says why, its temperature is the peak over
+    the samples it has; once NVML answers again a later trial is measured in full."""
+    from test_telemetry_recorder import wait_until
+
+    from bench.telemetry import recorder
+
+    monkeypatch.setattr(recorder, "RECONNECT_FIRST_S", 0.01)
+    monkeypatch.setattr(recorder, "RECONNECT_MAX_S", 0.02)
+    clock = FakeClock()
+    nv = fake_pynvml(clock)
+    lost = {"now": False}
+
+    class NVMLError_GpuIsLost(Exception):  # noqa: N801 -- pynvml's own name for it
+        pass
+
+    def failing(call):
+        def wrapped(*args):
+            if lost["now"]:
+                raise NVMLError_GpuIsLost("GPU is lost")
+            return call(*args)
+
+        return wrapped
+
+    for name in ("nvmlInit", "nvmlDeviceGetCount", "nvmlDeviceGetPowerUsage", "nvmlDeviceGetTemperature",
+                 "nvmlDeviceGetTotalEnergyConsumption"):  # fmt: skip
+        setattr(nv, name, failing(getattr(nv, name)))
+    monkeypatch.setitem(__import__("sys").modules, "pynvml", nv)
+    source = Driven(NvmlSource(0.1), clock)
+    rec = open_recorder(TelemetryConfig(sources=("nvml",)), clock=clock, sources=[source])
+    with rec:
+        source.tick(*ticks(0.0, 0.7))
+        lost["now"] = True
+        source.tick(0.8)  # the read fails: a gap from 0.8; reconnecting fails while lost
+        clock.now = 1.2
+        lost["now"] = False
+        wait_until(lambda: all(g.end_s is not None for g in rec._store.gaps()), "NVML answers again")
+        source.tick(*ticks(1.3, 2.0))
+        across = rec.trial_end("across", 0.2, 1.9)
+        after = rec.trial_end("after", 1.3, 1.9)
+        warnings = rec.run_warnings()
+    (gap,) = across["gaps"]
+    assert gap["reason"] == "NVML read failed: GPU is lost" and (gap["start_s"], gap["end_s"]) == (0.8, 1.2)
+    assert gap["overlap_s"] == pytest.approx(0.4)
+    assert across["energy_j"] is None and across["power_mean_w"] is None
+    assert "nvml had no power samples for" in across["unmeasured"]["energy_j"]
+    assert across["temp_peak_c"] == {"gpu0": 60.0}  # over the samples it has
+    assert after["gaps"] == [] and after["energy_j"] == pytest.approx(ramp_energy_j(1.3, 1.9), rel=1e-9)
+    assert any("telemetry source nvml lost 1 time(s), 0.4 s without samples" in w for w in warnings)

@@ -83,6 +83,9 @@ def source_energy(
     uncovered = result.extrapolated_s + gap_seconds(gaps, src.name, t0, t1, now)
     if result.longest_step_s > 3 * src.interval_s:  # samples stopped without a recorded gap
         uncovered += result.longest_step_s
+    # A recorded gap is also a long step between samples (and an extrapolated edge): counted
+    # twice, it could exceed the trial itself, which the reason below would then misstate.
+    uncovered = min(uncovered, duration)
     allowed = max(src.interval_s, MAX_UNCOVERED_FRACTION * duration)
     if uncovered > allowed:
         figures["reason"] = (
