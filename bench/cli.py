@@ -192,6 +192,12 @@ def _nightly_parser(commands) -> None:
     nightly.add_argument(
         "--log", help="with --install-timer: the log file (default: logs/nightly-SUITE.log here)"
     )
+    nightly.add_argument(
+        "--analysis-python",
+        metavar="EXE",
+        help="with --install-timer: after the night, this Python (>= 3.8, with optbench[report]) runs "
+        "--report-only (the board's second environment, docs/NIGHTLY.md)",
+    )
 
 
 def _compare_parsers(commands) -> None:

@@ -552,12 +552,17 @@ telemetry: {sources: [jetson], interval: 0.5, idle_baseline: 0}
 """
 
 
-def scenario_nightly(board):
+def scenario_nightly(board, hang=False, hung_before=False):
     """`optbench nightly` with the jetson source; the jtop service killed mid-night (as jtop
-    dies under load on a Nano) and not brought back: the night must finish and say so."""
+    dies under load on a Nano) and not brought back, or (``hang``) stopped with SIGSTOP, alive
+    but answering nothing (as jtop hangs under load): the night must finish and say so."""
     import json
 
     server = start_server()
+    if hung_before:  # hung since an earlier night: the night must start without it
+        for pid in _descendants(server.pid) + [server.pid]:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGSTOP)
     with open("/tmp/night.yaml", "w") as f:
         f.write(NIGHTLY_SUITE)
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -565,7 +570,7 @@ def scenario_nightly(board):
         [sys.executable, "-m", "bench", "nightly", "/tmp/night.yaml", "--results", "/tmp/results", "--reports",
          "/tmp/reports", "--now", "2026-12-01T22:00"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
-        env=dict(os.environ, PYTHONPATH=repo), cwd=repo,
+        env=dict(os.environ, PYTHONPATH=repo, PYTHONFAULTHANDLER="1"), cwd=repo,
     )  # fmt: skip
     trials = "/tmp/results/jetson-night/2026-12-01/trials.jsonl"
     deadline = time.time() + 120
@@ -575,15 +580,33 @@ def scenario_nightly(board):
         time.sleep(0.02)
     with open(trials) as f:
         before_kill = f.read().count("\n")
-    kill_server(server)
-    output, _ = child.communicate(timeout=600)
+    stopped = _descendants(server.pid) + [server.pid]
+    if hang and not hung_before:
+        for pid in stopped:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGSTOP)
+    else:
+        kill_server(server)
+    try:
+        output, _ = child.communicate(timeout=90)  # within the test's own 120 s
+    except subprocess.TimeoutExpired:
+        child.send_signal(signal.SIGABRT)  # faulthandler prints where every thread is
+        output, _ = child.communicate()
+        return {"exit": None, "output": "the night did not finish in 90 s:\n" + output[-8000:],
+                "before_kill": before_kill, "summary": {}}  # fmt: skip
+    finally:
+        if hang or hung_before:
+            kill_server(server)  # SIGKILL ends stopped processes too
     with open("/tmp/results/jetson-night/2026-12-01/summary.json") as f:
         summary = json.load(f)
+    with open("/tmp/results/jetson-night/2026-12-01/manifest.json") as f:
+        telemetry = json.load(f).get("telemetry")
     return {
         "exit": child.returncode,
         "output": output[-3000:],
         "before_kill": before_kill,
         "summary": summary,
+        "telemetry": telemetry,
     }
 
 
@@ -613,6 +636,10 @@ def main(argv):
         result = scenario_e2e(board)
     elif scenario == "nightly":
         result = scenario_nightly(board)
+    elif scenario == "nightly-hang":
+        result = scenario_nightly(board, hang=True)
+    elif scenario == "nightly-hung":
+        result = scenario_nightly(board, hung_before=True)
     elif scenario == "failures":
         result = scenario_failures(board, other_jtop=argv[3] if len(argv) > 3 else None)
     else:

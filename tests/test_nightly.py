@@ -1,5 +1,6 @@
 """`optbench nightly` end to end: real nights of real suites, as the timer runs them."""
 
+import csv
 import json
 import os
 import signal
@@ -44,6 +45,11 @@ def test_a_smoke_night_end_to_end_and_a_second_night_resumes_nothing(tmp_path):
     assert told["compare"]["unmatched"] == [0, 0] and told["compare"]["not_comparable"] == []
     assert told["history"]["nights"] == 2 and "needs 9" in told["history"]["note"]  # base, then this night
     assert os.path.exists(told["report"]) and told["report"].endswith("smoke/2026-12-01/index.html")
+    # the report says which night each trial ran in: one night here (a window's deferred trials:
+    # tests/test_nightly_window.py)
+    with open(os.path.join(os.path.dirname(told["report"]), "tables", "trials.csv")) as handle:
+        assert {row["night"] for row in csv.DictReader(handle)} == {"2026-12-01"}
+    assert "2026-12-01: 77 trials" in open(told["report"]).read()
     assert told["deferred"] == [] and told["not_run"] == [] and told["partial_telemetry"] == []
     markdown = open(os.path.join(run_dir, "summary.md")).read()
     assert markdown.startswith("# optbench nightly: smoke, night 2026-12-01: insufficient data (exit 3)")
@@ -162,6 +168,10 @@ def test_bad_input_exits_2_naming_the_thing_and_what_is_allowed(tmp_path, write_
         ([suite, "--keep", "0"], "--keep 0: keep at least the newest run whole"),
         (["--report-only", suite], "no nightly run of suite bad under"),
         ([suite, "--run-id", "x"], "--run-id goes with --report-only"),
+        (
+            [suite, "--policy", str(tmp_path / "nope.yaml")],
+            "nope.yaml: no such policy file",
+        ),  # not after the night
     ]
     for args, message in cases:
         done = nightly(*args, results=tmp_path / "results")
@@ -174,6 +184,8 @@ def test_the_nano_nights_suite_states_its_estimated_duration_in_plan(tmp_path):
     planned = run_cli("plan", "nightly-nano", "--results", str(tmp_path), cwd=str(tmp_path))
     assert planned.returncode == 0, planned.stderr
     assert "nightly-nano" in planned.stdout and ": 445 trials" in planned.stdout
-    assert (
-        "Expected on a Nano: about 30 minutes -- an ESTIMATE, not yet measured on a board" in planned.stdout
-    )
+    # marked as an estimate, with what it was scaled from and by which factor (docs/NIGHTLY.md)
+    described = " ".join(planned.stdout.split())
+    assert "Expected on a Nano: about 30 minutes -- an ESTIMATE, not yet measured on a board" in described
+    assert "55 s of trials per seed measured on a 2-core x86 VM" in described
+    assert "times 6 for a Cortex-A57 core" in described

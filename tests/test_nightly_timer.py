@@ -55,7 +55,8 @@ def test_the_units_spell_out_user_group_directory_log_window_and_persistence(tmp
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed here")
 @pytest.mark.slow
 def test_systemd_accepts_the_units_and_the_services_command_runs_a_night(tmp_path):
-    units, _ = _install(tmp_path, "--user", getpass.getuser())
+    # the board's user (systemd-analyze verify does not look it up; it warns of root and nobody)
+    units, _ = _install(tmp_path, "--user", "nano")
     paths = [os.path.join(units, "optbench-nightly-smoke" + s) for s in (".service", ".timer")]
     verified = subprocess.run(["systemd-analyze", "verify"] + paths, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, universal_newlines=True)  # fmt: skip
@@ -94,11 +95,13 @@ def test_systemd_specifiers_and_shell_words_are_escaped(tmp_path):
 
 
 def test_uninstall_removes_the_units_and_bad_input_is_refused(tmp_path):
-    units, _ = _install(tmp_path)
+    units, _ = _install(tmp_path, "--user", "nano")
     done = run_cli("nightly", "smoke", "--uninstall-timer", "--unit-dir", units)
     assert done.returncode == 0 and os.listdir(units) == []
     again = run_cli("nightly", "smoke", "--uninstall-timer", "--unit-dir", units)
     assert again.returncode == 2 and "no units named optbench-nightly-smoke.service" in again.stderr
     late = run_cli("nightly", "smoke", "--install-timer", "--unit-dir", units, "--at", "25:00")
     assert late.returncode == 2 and "--at '25:00': a local time of day" in late.stderr
+    root = run_cli("nightly", "smoke", "--install-timer", "--unit-dir", units, "--user", "root")
+    assert root.returncode == 2 and "--user root: the night runs as an unprivileged user" in root.stderr
     assert os.listdir(units) == []

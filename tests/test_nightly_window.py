@@ -167,3 +167,29 @@ def test_a_budget_for_half_the_cells_runs_the_baseline_first_and_the_next_night_
         rows = list(csv.DictReader(handle))
     assert {r["trial_id"]: r["night"] for r in rows} == night.trial_nights(run_dir)
     assert len(os.listdir(str(results / "win"))) == 2  # the first night's, and this one spanning two nights
+
+
+def test_the_earlier_of_until_and_budget_ends_the_window_and_a_restart_keeps_it(write_suite, tmp_path):
+    suite = write_suite(
+        WINDOW_SUITE.format(name="ends").replace("seeds: [0, 1]", "seeds: [0]"), name="ends.yaml"
+    )
+    results = tmp_path / "results"
+    # --budget 5h from 22:00 ends before --until 06:00: the window ends at 03:00
+    first = nightly(suite, "--until", "06:00", "--budget", "5h", results=results, now="2026-12-01T22:00")
+    assert first.returncode == 0, first.stderr
+    run_dir = str(results / "ends" / "2026-12-01")
+    assert night_record(run_dir)["nights"][0]["window_end"] == "2026-12-02T03:00:00"
+    assert "window: until 2026-12-02T03:00:00 (local)" in first.stderr
+    # restarted at 01:00 within that night with a longer budget: its window was fixed at the start
+    again = nightly(suite, "--until", "06:00", "--budget", "10h", results=results, now="2026-12-02T01:00")
+    assert again.returncode == 0, again.stderr
+    assert "night 2026-12-01 restarted: resuming " + run_dir in again.stderr
+    assert "window: until 2026-12-02T03:00:00 (local)" in again.stderr
+    (tonight,) = night_record(run_dir)["nights"]
+    assert tonight["window_end"] == "2026-12-02T03:00:00" and len(tonight["sessions"]) == 2
+    # the next night, --until 06:00 ends before a 10 h budget
+    following = nightly(suite, "--until", "06:00", "--budget", "10h", results=results, now="2026-12-02T22:00")
+    assert following.returncode == 0, following.stderr
+    assert (
+        night_record(str(results / "ends" / "2026-12-02"))["nights"][0]["window_end"] == "2026-12-03T06:00:00"
+    )

@@ -56,7 +56,7 @@ def load(run_dir: str) -> Tuple["pandas.DataFrame", "pandas.DataFrame"]:  # noqa
     records = store.read_trials(run_dir)
     trials = _trials(records)
     nights = trial_nights(run_dir)
-    if len(set(nights.values())) > 1:  # a run a nightly window spread over nights: say which ran when
+    if nights:  # a nightly's run (a window may have spread it over nights): which night ran each trial
         trials["night"] = [nights.get(trial_id) for trial_id in trials["trial_id"]]
     return trials, _curves(run_dir, manifest, records)
 

@@ -33,6 +33,7 @@ def _plan(suite_arg: str):
 
 
 def nightly_command(args) -> int:
+    from bench.compare.policy import PolicyError, load_policy  # Python 3.6: the device half's too
     from bench.validation import SuiteError
 
     if args.install_timer or args.uninstall_timer:
@@ -48,7 +49,9 @@ def nightly_command(args) -> int:
         if args.keep < 1:
             raise night.NightError(f"--keep {args.keep}: keep at least the newest run whole (1 or more)")
         base = baselines.read(args.baseline, args.baselines) if args.baseline else None
-    except (night.NightError, baselines.BaselineError, store.StoreError) as error:
+        if args.policy:  # read now, not after a whole night's run (the compare step reads it again)
+            load_policy(args.policy)
+    except (night.NightError, baselines.BaselineError, store.StoreError, PolicyError) as error:
         return _error(str(error))
     if args.report_only:
         return _report_only(args, base)
@@ -201,13 +204,20 @@ def known_changes(run_dir: str) -> List[str]:
     return keys
 
 
-def combine(compare: Optional[Dict[str, Any]], history: Optional[Dict[str, Any]], recorded: int) -> str:
+def measured(collected: Dict[str, Any]) -> int:
+    """Trials of the run that trained: every record but the skipped ones (a device absent), which
+    measured nothing."""
+    trials = collected["trials"]
+    return int(trials["recorded"]) - int(trials["by_status"].get("skipped", 0))
+
+
+def combine(compare: Optional[Dict[str, Any]], history: Optional[Dict[str, Any]], trained: int) -> str:
     """One verdict for the night from its compare and history steps."""
     if (compare and compare["verdict"] == "regressed") or (history and history["verdict"] == "regressed"):
         return "regressed"
     if compare and compare["verdict"] in ("not comparable", "insufficient data"):
         return compare["verdict"]
-    if recorded == 0:
+    if trained == 0:
         return "could not measure"
     return "no regression"
 
@@ -222,8 +232,9 @@ def _analysis_steps(args, run_dir: str, collected: Dict[str, Any]) -> Dict[str, 
         sys.stderr.write(f"optbench nightly: the run is done; the report, compare and history are left for "
                          f"another Python: {why}\n")  # fmt: skip
         steps = ["report"] + (["compare"] if args.baseline else []) + ["history"]
-        return {"verdict": "analysis left for another Python",
-                "left_for_analysis": {"why": why, "steps": steps}}  # fmt: skip
+        # A run in which nothing trained is known here already: never a pass, on either Python.
+        verdict = "could not measure" if measured(collected) == 0 else "analysis left for another Python"
+        return {"verdict": verdict, "left_for_analysis": {"why": why, "steps": steps}}
     from bench.nightly import analysis
 
     out = {"errors": []}  # type: Dict[str, Any]
@@ -242,7 +253,7 @@ def _analysis_steps(args, run_dir: str, collected: Dict[str, Any]) -> Dict[str, 
         out["history"] = analysis.history(suite_dir, str(collected["suite"]), known_changes(run_dir))
     except Exception as error:  # noqa: BLE001
         out["errors"].append(f"history: {type(error).__name__}: {error}")
-    verdict = combine(out.get("compare"), out.get("history"), collected["trials"]["recorded"])
+    verdict = combine(out.get("compare"), out.get("history"), measured(collected))
     if args.baseline and out.get("compare") is None and verdict == "no regression":
         verdict = "could not measure"  # asked to compare, and could not: never a pass
     out["verdict"] = verdict

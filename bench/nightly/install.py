@@ -4,6 +4,7 @@ line, and say what to run next (systemctl needs root; the units can be written a
 
 import getpass
 import os
+import pwd
 import shutil
 import subprocess
 import sys
@@ -42,12 +43,48 @@ def options_of(args) -> List[Tuple[str, Optional[str]]]:
     return options
 
 
+def privileged(user: str) -> bool:
+    """Root by name, or a name this machine maps to uid 0. A user this machine does not know is
+    not refused: the units may be written here for a board (--unit-dir)."""
+    if user == "root":
+        return True
+    try:
+        return pwd.getpwnam(user).pw_uid == 0
+    except KeyError:
+        return False
+
+
+# What --report-only needs of the night's options: where the results, reports and baselines
+# are, what to compare with, and the retention policy it applies again.
+ANALYSIS_OPTIONS = ("--results", "--reports", "--baselines", "--baseline", "--policy", "--keep")
+
+
 def schedule_of(args, suite: str) -> timer.Schedule:
     user = args.user or os.environ.get("SUDO_USER") or getpass.getuser()
     log = os.path.abspath(args.log or os.path.join("logs", f"nightly-{os.path.basename(suite)}.log"))
+    options = options_of(args)
+    analysis = [(flag, value) for flag, value in options if flag in ANALYSIS_OPTIONS]
     return timer.Schedule(
-        suite, sys.executable, timer.forwarded(options_of(args)), user, os.getcwd(), log, args.at
-    )
+        suite, sys.executable, timer.forwarded(options), user, os.getcwd(), log, args.at,
+        _absolute(args.analysis_python), timer.forwarded(analysis),
+    )  # fmt: skip
+
+
+def analysis_python_problem(python: str) -> Optional[str]:
+    """Why ``python`` cannot run the night's analysis steps (None when it can), asked of that
+    Python itself, now rather than on the first morning."""
+    if not (os.path.isfile(python) and os.access(python, os.X_OK)):
+        return "not an executable file"
+    ask = "from bench.nightly.analysis_gate import missing; import sys; sys.stdout.write(missing() or '')"
+    try:
+        done = subprocess.run([python, "-c", ask], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              universal_newlines=True, timeout=120)  # fmt: skip
+    except (OSError, subprocess.SubprocessError) as error:
+        return f"could not run it: {error}"
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        return f"it cannot import optbench ({last}): pip install '.[report]' into it"
+    return done.stdout.strip() or None
 
 
 def install_command(args) -> int:
@@ -68,7 +105,17 @@ def install_command(args) -> int:
         return _error("the suite cannot be used:\n  " + "\n  ".join(error.problems))
     # A shipped suite by its name; any other by its absolute path (the service's directory differs).
     suite = args.suite if os.path.dirname(os.path.realpath(path)) == os.path.realpath(_shipped()) else path
+    if args.analysis_python:
+        problem = analysis_python_problem(os.path.abspath(args.analysis_python))
+        if problem:
+            return _error(f"--analysis-python {args.analysis_python}: {problem}")
     schedule = schedule_of(args, suite)
+    if privileged(schedule.user):
+        # The night trains and writes results for hours: as an unprivileged user in the jtop
+        # group, which is all jtop's socket needs (docs/NIGHTLY.md).
+        return _error(f"--user {schedule.user}: the night runs as an unprivileged user in the jtop group, not as "
+                      "root; name one with --user (e.g. --user nano), or run the installer with sudo from that "
+                      "user's shell")  # fmt: skip
     try:
         paths = timer.install(schedule, args.unit_dir)
     except PermissionError as error:
@@ -81,6 +128,9 @@ def install_command(args) -> int:
         f"the night runs as {schedule.user} (group jtop), in {schedule.workdir}, logging to {schedule.log}:\n"
     )
     out.write("  " + schedule.shell_command() + "\n")
+    if schedule.analysis_python:
+        out.write("then, when the night exits 0, the report, compare and history by the second Python:\n")
+        out.write("  " + str(schedule.analysis_command()) + "\n")
     out.write(
         f"enable it:  sudo systemctl daemon-reload && sudo systemctl enable --now {schedule.name}.timer\n"
     )

@@ -25,6 +25,10 @@ class Schedule:
     workdir: str  # absolute
     log: str  # absolute
     at: str  # HH:MM, local time
+    # Arrangement (a) (docs/NIGHTLY.md): a second Python on the board, >= 3.8 with the report
+    # extra, runs `--report-only` after the night, with these options; None: the night alone.
+    analysis_python: Optional[str] = None
+    analysis_arguments: Tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -33,13 +37,27 @@ class Schedule:
     def argv(self) -> List[str]:
         return [self.python, "-m", "bench", "nightly", self.suite] + list(self.arguments)
 
-    def shell_command(self) -> str:
-        """The night's command line as a shell runs it: from the working directory, appending
-        to the log (a plain redirection works on every systemd, including 18.04's 237, which
-        has no StandardOutput=append:)."""
-        return "cd {} && {} >> {} 2>&1".format(
-            shlex.quote(self.workdir), " ".join(shlex.quote(a) for a in self.argv()), shlex.quote(self.log)
+    def analysis_argv(self) -> List[str]:
+        return [str(self.analysis_python), "-m", "bench", "nightly", self.suite, "--report-only"] + list(
+            self.analysis_arguments
         )
+
+    def _logged(self, argv: List[str]) -> str:
+        """A command line as a shell runs it: from the working directory, appending to the log
+        (a plain redirection works on every systemd, including 18.04's 237, which has no
+        StandardOutput=append:)."""
+        return "cd {} && {} >> {} 2>&1".format(
+            shlex.quote(self.workdir), " ".join(shlex.quote(a) for a in argv), shlex.quote(self.log)
+        )
+
+    def shell_command(self) -> str:
+        """The night's command line."""
+        return self._logged(self.argv())
+
+    def analysis_command(self) -> Optional[str]:
+        """The report, compare and history by the second Python, or None (arrangement (b), or a
+        night on a Python that has the analysis half)."""
+        return self._logged(self.analysis_argv()) if self.analysis_python else None
 
 
 def _systemd_escape(text: str) -> str:
@@ -63,6 +81,10 @@ def service_unit(s: Schedule) -> str:
         f"WorkingDirectory={s.workdir}",
         # the exit code is the verdict: 1 (a regression) and 3 (not comparable) leave the unit failed
         "ExecStart=/bin/sh -c " + _systemd_escape(shlex.quote(s.shell_command())),
+    ] + ([
+        # run only when the night exits 0; its own exit code (the verdict) then decides the unit's
+        "ExecStartPost=/bin/sh -c " + _systemd_escape(shlex.quote(str(s.analysis_command()))),
+    ] if s.analysis_python else []) + [
         "Nice=0",
         # a night can last until its window ends; never killed for taking long
         "TimeoutStartSec=infinity",
@@ -93,7 +115,8 @@ def cron_line(s: Schedule) -> str:
     """For crontab -e of the same user (in the jtop group); cron has no Persistent=: a night
     missed while the board was off is not caught up (anacron can)."""
     hour, minute = s.at.split(":")
-    return "{} {} * * * {}".format(int(minute), int(hour), s.shell_command().replace("%", "\\%"))
+    command = s.shell_command() + (" && " + str(s.analysis_command()) if s.analysis_python else "")
+    return "{} {} * * * {}".format(int(minute), int(hour), command.replace("%", "\\%"))
 
 
 def install(s: Schedule, unit_dir: str) -> List[str]:

@@ -55,8 +55,10 @@ def run_facts(data: ReportData) -> Facts:
                           " and are left out of time verdicts"))  # fmt: skip
     if "night" in data.trials:
         per_night = data.trials["night"].value_counts().sort_index()
-        facts.append(("nights", ", ".join(f"{night}: {int(n)} trials" for night, n in per_night.items())
-                      + " (a nightly window deferred the later night's trials; the trial table says which ran when)"))  # fmt: skip
+        spread = " (a nightly window deferred the later night's trials; the trial table says which ran when)"
+        facts.append(("nights" if len(per_night) > 1 else "night",
+                      ", ".join(f"{night}: {int(n)} trials" for night, n in per_night.items())
+                      + (spread if len(per_night) > 1 else "")))  # fmt: skip
     if manifest.get("resumed"):
         facts.append(
             ("resumed", f"{manifest['resumed']} time(s); each resumption's machine is in the manifest")

@@ -275,8 +275,8 @@ TRIAL_COLUMNS = (
 )
 
 
-# Only for a run that spans nights (a nightly window deferred some of its trials): which night
-# each trial ran in (bench.nightly.night; the loader adds the column then).
+# Only for a nightly's run: which night each trial ran in (bench.nightly.night; the loader adds
+# the column then), several where a nightly window deferred some of its trials.
 NIGHT_COLUMN = Column("night", "night", text)
 
 

@@ -15,6 +15,7 @@ import contextlib
 import importlib.util
 import os
 import platform
+import threading
 import time
 from typing import Any, Dict, Optional
 
@@ -24,6 +25,10 @@ from .jetson_sysfs import passive_trip_points, read_l4t_release
 SOCKET = "/run/jtop.sock"
 OFFLINE_TEMP = -256
 HANDSHAKE_TRIES = 3
+# How long a handshake may take before the service counts as hung. A live service answers in
+# well under a second (the tests' simulated board, and jtop's own clients); a hung one never
+# does, and the night must go on without it.
+HANDSHAKE_TIMEOUT_S = 15.0
 
 
 def explain_failure(error: BaseException, socket: str = SOCKET, client_version: Optional[str] = None) -> str:
@@ -68,6 +73,8 @@ class JetsonSource(Source):
         self._jetson = None
         self._version = None  # type: Optional[str]
         self.power_scope = None
+        self._lost = False  # the service stopped answering this client (see close)
+        self._pending = None  # type: Optional[threading.Thread]  # a handshake still waiting
 
     def open(self) -> None:
         if not os.path.exists(SOCKET) and importlib.util.find_spec("jtop") is not None:
@@ -79,11 +86,20 @@ class JetsonSource(Source):
         except ImportError as error:
             raise Unavailable(explain_failure(error)) from error
         self._version = getattr(jtop_module, "__version__", None)
+        if self._pending is not None and self._pending.is_alive():
+            # one handshake at a time: a reconnect every few seconds must not pile up threads
+            raise Unavailable("jtop has not answered the last handshake (the service hung?)")
         for attempt in range(HANDSHAKE_TRIES):
             client = jtop_module.jtop(interval=self.interval_s)
             try:
-                client.start()
+                if not self._start_within(client, HANDSHAKE_TIMEOUT_S):
+                    _forget_server_references(client)
+                    raise Unavailable(
+                        f"jtop did not answer its handshake within {HANDSHAKE_TIMEOUT_S:.0f} s (the service hung?)"
+                    )
                 break
+            except Unavailable:
+                raise  # not closed: its close() would wait on the handshake's thread
             except (EOFError, BrokenPipeError, ConnectionResetError) as error:
                 # seen from a service that has just (re)started; a persistent one is a mismatch
                 _close_quietly(client)
@@ -96,7 +112,31 @@ class JetsonSource(Source):
                 reason = explain_failure(error, client_version=self._version)
                 raise Unavailable(reason) from error
         self._jetson = client
+        self._lost = False
         self.power_scope = self._power_scope()
+
+    def _start_within(self, client, timeout_s: float) -> bool:
+        """client.start() on a daemon thread, waited for ``timeout_s``: a hung service accepts
+        the connection and never answers the handshake (False then; the thread stays blocked,
+        and is the one pending handshake). Its exceptions are raised here."""
+        outcome = {}  # type: Dict[str, BaseException]
+
+        def start() -> None:
+            try:
+                client.start()
+            except BaseException as error:  # noqa: BLE001 -- handed to the caller's thread
+                outcome["error"] = error
+
+        thread = threading.Thread(target=start, name="jtop-handshake")
+        thread.daemon = True  # never keeps the process alive
+        thread.start()
+        thread.join(timeout_s)
+        if thread.is_alive():
+            self._pending = thread
+            return False
+        if "error" in outcome:
+            raise outcome["error"]
+        return True
 
     def _power_scope(self) -> Optional[str]:
         power = self._jetson.power or {}
@@ -142,8 +182,10 @@ class JetsonSource(Source):
             try:
                 fresh = j.ok()  # blocks until the server pushes the next sample
             except Exception as error:
+                self._lost = True
                 raise Lost(f"jtop connection lost: {type(error).__name__}: {error}") from error
             if not fresh:
+                self._lost = True
                 raise Lost(f"jtop sent nothing for {3 * self.interval_s:.1f} s (service stopped or hung)")
             emit(self.readings())
 
@@ -178,6 +220,8 @@ class JetsonSource(Source):
 
     def close(self) -> None:
         if self._jetson is not None:
+            if self._lost:
+                _forget_server_references(self._jetson)
             _close_quietly(self._jetson)
             self._jetson = None
 
@@ -244,6 +288,21 @@ def _jsonable(value):
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     return str(value)
+
+
+def _forget_server_references(client) -> None:
+    """Cancel the exit-time finalizers of a lost client's proxies (its shared data, event and
+    queue). At exit, multiprocessing tells the server to drop each proxy's reference, and with
+    a service that hangs (alive, answering nothing: jetson_stats #485) that call never returns:
+    the night's process wrote its summary and then never exited, so a systemd unit would stay
+    active and block every later night. A service that has died refuses the call at once; one
+    that hangs is left its three references, which it frees when it restarts."""
+    from multiprocessing.managers import BaseProxy
+
+    for value in list(vars(client).values()):
+        finalizer = getattr(value, "_close", None) if isinstance(value, BaseProxy) else None
+        if finalizer is not None:
+            finalizer.cancel()
 
 
 def _close_quietly(client) -> None:
