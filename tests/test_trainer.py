@@ -8,7 +8,7 @@ import torch
 from bench.plan import TrialSpec
 from bench.problems import PROBLEMS
 from bench.record import Status
-from bench.trainer import run_trial
+from bench.trainer import CHECK_EVERY, run_trial
 
 BASE = TrialSpec(
     problem="linear", optimizer="sgd", lr=0.5, hyper=(), activation="none", device="cpu",
@@ -101,15 +101,16 @@ def test_curve_has_a_loss_per_step_and_evaluations_at_the_declared_interval():
 
 
 def test_training_time_has_one_definition_the_timed_segments_wall_time():
-    # Segments of at most CHECK_EVERY (25) steps, cut at every evaluation (every 30).
-    result = train(spec(steps=140, eval_every=30, log_every=1))
+    # Segments of at most CHECK_EVERY (100) steps, cut at every evaluation (every 130).
+    assert CHECK_EVERY == 100
+    result = train(spec(steps=300, eval_every=130, log_every=1))
     outcome = result.outcome
     segments = sum(end - start for start, end in result.segments)
-    ends = [25, 30, 55, 60, 85, 90, 115, 120, 140]
+    ends = [100, 130, 230, 260, 300]
     assert len(result.segments) == len(ends)
     assert outcome.train_time_s == pytest.approx(segments, rel=1e-12)
     times = {p.step: p.time_s for p in result.curve}
-    assert times[140] == outcome.train_time_s  # the curve ends where train_time_s says, exactly
+    assert times[300] == outcome.train_time_s  # the curve ends where train_time_s says, exactly
     # Each segment's end on the curve is the segment durations summed so far.
     running = 0.0
     for (start, end), step in zip(result.segments, ends):

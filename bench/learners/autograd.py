@@ -51,9 +51,12 @@ def _layer(module: nn.Module, implementation: str) -> Layer:
 
 
 def read_mlp(model: nn.Module, implementation: str) -> Tuple[List[Layer], List[nn.Linear]]:
-    """The layers of an MLP from build_mlp, in order, and its Linear modules; ValueError
-    for anything the hand-written implementations do not write out."""
-    if not isinstance(model, nn.Sequential):
+    """The layers of an MLP from build_mlp (or a lone nn.Linear, the linear problems' model:
+    an MLP of one layer), in order, and its Linear modules; ValueError for anything the
+    hand-written implementations do not write out."""
+    if type(model) is nn.Linear:
+        model = [model]
+    elif not isinstance(model, nn.Sequential):
         raise ValueError(
             f"the {implementation} implementation needs an MLP (an nn.Sequential of Linear and "
             f"activation layers), not a {type(model).__name__}"

@@ -10,7 +10,6 @@ import numpy as np
 import torch
 
 from bench.problems.base import ModelSpec, Option, Problem, ProblemData, Target
-from bench.problems.mlp import build_mlp
 
 
 def _split(x: np.ndarray, y: np.ndarray, rng: np.random.RandomState, test_fraction: float):
@@ -76,7 +75,10 @@ def multi_output_data(seed: int, options: Dict[str, Any]) -> ProblemData:
 
 def _linear_model(inputs: int, outputs: int):
     def make(spec: ModelSpec) -> torch.nn.Module:
-        model = build_mlp([inputs, outputs])
+        # The tutorial's model itself, not an nn.Sequential around it: on a 1x1 model the
+        # wrapper's extra module call was 3% of a step (docs/PERFORMANCE.md). The hand-written
+        # implementations read it as a one-layer MLP (bench.learners.autograd.read_mlp).
+        model = torch.nn.Linear(inputs, outputs)
         if spec.options.get("init", "default") == "zeros":  # the autodiff tutorial's W = b = 0
             with torch.no_grad():
                 for parameter in model.parameters():
@@ -98,7 +100,7 @@ INIT = {
 
 def learned_parameters(model: torch.nn.Module) -> Dict[str, Any]:
     """weight and bias of the single Linear layer, as nested lists."""
-    layer = model[0]
+    layer = model[0] if isinstance(model, torch.nn.Sequential) else model
     return {
         "weight": layer.weight.detach().cpu().double().tolist(),
         "bias": layer.bias.detach().cpu().double().tolist(),
