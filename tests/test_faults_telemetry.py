@@ -22,7 +22,7 @@ from conftest import ROOT
 from test_telemetry_tegrastats import NANO
 
 SUITE = """
-problems: {curve: {steps: 600}}
+problems: {curve: {steps: 3000}}
 optimizers: {sgd: {lr: [0.01, 0.02, 0.05, 0.1, 0.2]}, adam: {lr: [0.001, 0.002, 0.005, 0.01, 0.02]}}
 telemetry: {sources: [tegrastats], interval: 0.1}
 """
