@@ -241,8 +241,6 @@ def _train(
     batches = Batches(x_train, y_train, spec.batch, spec.seed)
     total = spec.steps if spec.steps is not None else batches.steps_for(spec.epochs)
     batches.prepare(total)
-    full_batch = batches.size == batches.n
-    x_full, y_full = x_train, y_train  # every step's batch when full_batch
     # A landscape's learner records theta after each step into a buffer allocated now.
     landscape = problem.task == "landscape"
     if landscape:
@@ -295,26 +293,12 @@ def _train(
                         _busy_wait(clock, clock() + slowdown * (clock() - reads[-1]))
                         reads.append(clock())
                 else:
-                    # One clock read per step: a step's time runs from the read before it to its
-                    # own. Names bound locally and a full batch drawn once: this loop is what the
-                    # harness adds to every step (docs/PERFORMANCE.md).
-                    clock, reads, train_step, keep = (
-                        state.clock,
-                        [state.clock()],
-                        learner.step,
-                        step_losses.append,
-                    )
-                    read = reads.append
-                    if full_batch:
-                        for _ in range(step, segment_end):
-                            keep(train_step(x_full, y_full))
-                            read(clock())
-                    else:
-                        draw = batches.next
-                        for _ in range(step, segment_end):
-                            x, y = draw()
-                            keep(train_step(x, y))
-                            read(clock())
+                    # One clock read per step: a step's time runs from the read before it to its own.
+                    clock, reads, draw, train_step = state.clock, [state.clock()], batches.next, learner.step
+                    for _ in range(step, segment_end):
+                        x, y = draw()
+                        step_losses.append(train_step(x, y))
+                        reads.append(clock())
             _sync(device)
             state.train_end = state.clock()
             # ---- end of the timed region ----
