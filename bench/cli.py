@@ -15,6 +15,7 @@ from typing import List, Optional
 
 from bench import __version__
 from bench.entry import EXIT_INTERRUPTED, EXIT_TERMINATED, handle_sigterm, held, stopped  # noqa: F401
+from bench.heap import collector_paused
 from bench.telemetry import registry as telemetry_registry
 
 EXIT_OK, EXIT_BAD_INPUT = 0, 2
@@ -268,7 +269,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     handle_sigterm()  # again: main() may be called without bench.entry (tests, in-process)
     try:
         if args.command in HEAVY_IMPORTS:
-            with held():  # see bench.entry.held: an interrupted import of torch is an ImportError
+            # held: see bench.entry.held (an interrupted import of torch is an ImportError);
+            # the collector paused: see bench.heap (a third of a second of the import's CPU).
+            with held(), collector_paused():
                 importlib.import_module(HEAVY_IMPORTS[args.command])
         if args.command == "list":
             from bench.commands import list_command

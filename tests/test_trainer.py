@@ -1,10 +1,12 @@
 """The trainer on real problems: lessons reproduced, statuses detected, curves recorded."""
 
 import dataclasses
+import gc
 
 import pytest
 import torch
 
+from bench.executors import in_process
 from bench.plan import TrialSpec
 from bench.problems import PROBLEMS
 from bench.record import Status
@@ -223,3 +225,17 @@ def test_running_out_of_memory_is_its_own_status():
     result = run_trial(spec(), problem, problem.make_data(0, {}))
     assert result.outcome.status == Status.OUT_OF_MEMORY
     assert "out of memory" in result.outcome.reason
+
+
+@pytest.mark.skipif(
+    not hasattr(gc, "freeze"), reason="gc.freeze is Python 3.7+ (the Nano's 3.6 keeps its collector)"
+)
+def test_the_burn_in_takes_what_a_kind_of_trial_loaded_out_of_the_collectors_sight():
+    gc.unfreeze()
+    warmed = set()
+    in_process.burn_in(BASE, in_process.DataCache(), warmed)
+    frozen = gc.get_freeze_count()
+    assert frozen > 1000  # torch and everything the burn-in loaded, at least
+    assert len(gc.get_objects()) < frozen  # what the collector still walks: only what came since
+    in_process.burn_in(BASE, in_process.DataCache(), warmed)  # the same kind: no second burn-in
+    assert gc.get_freeze_count() == frozen

@@ -10,6 +10,7 @@ import time
 from typing import Any, Dict, List, Optional, Tuple
 
 from bench import trial_records
+from bench.heap import freeze_long_lived
 from bench.plan import TrialSpec
 from bench.problems import PROBLEMS, ProblemData
 from bench.record import TrialRecord
@@ -50,6 +51,9 @@ def burn_in(trial: TrialSpec, data_cache: DataCache, warmed: set) -> None:
         return  # the trial itself will record the error
     run_trial(dataclasses.replace(trial, steps=BURN_IN_STEPS, epochs=None, eval_every=BURN_IN_STEPS),
               PROBLEMS[trial.problem], data)  # fmt: skip
+    # What the first trial of a kind imported lazily (the first optimizer: torch._dynamo and
+    # sympy) lives until exit: out of the collector's way, as bench.heap says why.
+    freeze_long_lived()
 
 
 def warm_up(trial: TrialSpec, seconds: float, data_cache: DataCache) -> None:

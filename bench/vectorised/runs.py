@@ -12,6 +12,7 @@ import time
 from typing import Iterable, List
 
 from bench import trial_records
+from bench.heap import freeze_long_lived
 from bench.plan import Plan, TrialSpec
 from bench.problems import PROBLEMS
 from bench.record import BATCHED
@@ -94,3 +95,4 @@ def _burn_in(batch: List[TrialSpec], data_cache, warmed: set) -> None:
         dataclasses.replace(t, steps=BURN_IN_STEPS, epochs=None, eval_every=BURN_IN_STEPS) for t in batch
     ]
     run_batch(short, PROBLEMS[batch[0].problem], datas)
+    freeze_long_lived()  # as bench.executors.in_process.burn_in does, for its reason
