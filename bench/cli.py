@@ -22,9 +22,15 @@ EXIT_OK, EXIT_BAD_INPUT = 0, 2
 
 
 # The device commands' modules import torch (about 2 s here, longer on a Nano): imported first,
-# with Ctrl-C and SIGTERM held until they are in (bench.entry.held).
+# with Ctrl-C and SIGTERM held until they are in (bench.entry.held) and the garbage collector
+# paused (bench.heap: a third of the import's CPU).
 HEAVY_IMPORTS = {"run": "bench.commands", "plan": "bench.commands", "list": "bench.commands",
                  "nightly": "bench.nightly.command"}  # fmt: skip
+# The analysis commands' libraries, the same way where they are installed; where one is not,
+# the command itself says what to install (bench.analysis.MISSING_MESSAGE).
+ANALYSIS_IMPORTS = {"show": ("pandas",), "report": ("pandas", "matplotlib", "bench.report.build"),
+                    "compare": ("pandas", "bench.compare.gate"), "baseline": ("pandas",),
+                    "history": ("pandas",)}  # fmt: skip
 
 # A name: ./suites/tutorial.yaml where there is one, else the tutorial shipped with optbench.
 DEFAULT_SUITE = "tutorial"
@@ -260,6 +266,17 @@ def _format_warning(message, category, filename, lineno, line=None) -> str:
     return f"warning: {message}\n"
 
 
+def _import_heavy(command: str) -> None:
+    """The command's heavy modules, before anything else (HEAVY_IMPORTS, ANALYSIS_IMPORTS)."""
+    if command in HEAVY_IMPORTS:
+        importlib.import_module(HEAVY_IMPORTS[command])
+    for module in ANALYSIS_IMPORTS.get(command, ()):
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            return
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     args = _parser().parse_args(argv)
     if args.command is None:
@@ -268,11 +285,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     warnings.formatwarning = _format_warning
     handle_sigterm()  # again: main() may be called without bench.entry (tests, in-process)
     try:
-        if args.command in HEAVY_IMPORTS:
-            # held: see bench.entry.held (an interrupted import of torch is an ImportError);
-            # the collector paused: see bench.heap (a third of a second of the import's CPU).
-            with held(), collector_paused():
-                importlib.import_module(HEAVY_IMPORTS[args.command])
+        with held(), collector_paused():  # held: bench.entry.held says why; paused: bench.heap
+            _import_heavy(args.command)
         if args.command == "list":
             from bench.commands import list_command
 
@@ -314,3 +328,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         return EXIT_OK
     except KeyboardInterrupt as stop:
         return stopped(stop)
+    except ImportError as error:
+        # The analysis half asked for on a Python without it (a Nano's 3.6): where compare,
+        # baseline save or history first reach for pandas, say what to install, no traceback.
+        from bench.analysis import MISSING_MESSAGE
+
+        if MISSING_MESSAGE not in str(error):
+            raise
+        sys.stderr.write(f"error: {error}\n")
+        return EXIT_BAD_INPUT

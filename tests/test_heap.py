@@ -26,9 +26,8 @@ def test_the_collector_is_paused_inside_and_as_it_was_after():
 
 
 def test_an_error_inside_still_gives_the_collector_back():
-    with pytest.raises(ImportError):
-        with collector_paused():
-            import bench.no_such_module  # noqa: F401
+    with pytest.raises(ImportError), collector_paused():
+        import bench.no_such_module  # noqa: F401
     assert gc.isenabled()
 
 

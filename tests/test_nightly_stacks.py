@@ -179,3 +179,23 @@ def test_arrangement_a_the_boards_python_3_8_finishes_each_night_from_the_timer(
                    "--unit-dir", "units2", "--user", "nano", "--analysis-python", night_python])  # fmt: skip
     assert refused.returncode == 2 and "--analysis-python " + night_python in refused.stderr
     assert "Python 3.8 or newer" in refused.stderr and not os.path.exists(str(board / "units2"))
+
+
+def test_every_analysis_command_on_the_nano_stack_says_what_to_install_without_a_traceback(tmp_path):
+    python = device_python()
+    if python is None:
+        pytest.skip("no Python without the analysis half here (the Nano stack's venv is not built)")
+    (tmp_path / "lin.yaml").write_text(SUITE.replace("steps: 100", "steps: 5"))
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    ran = subprocess.run([python, "-m", "bench", "run", str(tmp_path / "lin.yaml"), "--results", str(tmp_path / "r"),
+                          "--run-id", "a"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         universal_newlines=True)  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    run = str(tmp_path / "r" / "lin" / "a")
+    for command in (["show", run], ["report", run], ["compare", run, run],
+                    ["baseline", "save", run, "--name", "b", "--baselines", str(tmp_path)],
+                    ["history", str(tmp_path / "r")]):  # fmt: skip
+        told = subprocess.run([python, "-m", "bench"] + command, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, universal_newlines=True)  # fmt: skip
+        assert told.returncode == 2, (command, told.stderr)
+        assert "Traceback" not in told.stderr and "optbench[report]" in told.stderr, (command, told.stderr)
