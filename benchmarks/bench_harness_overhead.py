@@ -115,9 +115,9 @@ def whole_process(pairs: int, canary: bool) -> None:
                       os.path.join(directory, "plain.json"), "--steps", str(GRID_STEPS),
                       "--lrs", ",".join(str(lr) for lr in GRID_LRS), "--seeds", str(GRID_SEEDS)],
         }  # fmt: skip
-        # The same script with optbench's one process-wide change (gc.freeze after the first
-        # optimizer, bench.executors.in_process.freeze_long_lived): against it, what is left
-        # is the harness's own work.
+        # The same script with optbench's one process-wide change (bench.heap: the collector
+        # paused while torch is imported, what it loaded frozen, and frozen again after the
+        # first optimizer): against it, what is left is the harness's own work.
         commands["plain, gc frozen"] = commands["plain"] + ["--gc-freeze"]
         # Both sides as an installed program runs: with its modules' bytecode cached (pip
         # compiles a wheel's modules when it installs them). A checkout run with
