@@ -98,12 +98,11 @@ INIT = {
 }  # fmt: skip
 
 
-def learned_parameters(model: torch.nn.Module) -> Dict[str, Any]:
-    """weight and bias of the single Linear layer, as nested lists."""
-    layer = model[0] if isinstance(model, torch.nn.Sequential) else model
+def learned_parameters(model: torch.nn.Linear) -> Dict[str, Any]:
+    """weight and bias of the linear problems' model (an nn.Linear), as nested lists."""
     return {
-        "weight": layer.weight.detach().cpu().double().tolist(),
-        "bias": layer.bias.detach().cpu().double().tolist(),
+        "weight": model.weight.detach().cpu().double().tolist(),
+        "bias": model.bias.detach().cpu().double().tolist(),
     }
 
 
