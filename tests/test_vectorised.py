@@ -162,9 +162,25 @@ def test_mini_batches_follow_each_trials_own_order(batch):
     check_batch(specs, in_float64(PROBLEMS["linear-noisy"]), FLOAT64_RTOL)
 
 
-def test_hyper_parameters_other_than_the_rate_are_the_batchs():
-    specs = [trial("curve", "momentum", lr, 0, hyper=(("momentum", 0.5),)) for lr in (0.01, 0.1)]
-    check_batch(specs, in_float64(PROBLEMS["curve"]), FLOAT64_RTOL)
+# Every branch of every rule in bench.vectorised.updates: weight decay folded into the gradient,
+# dampening, Nesterov's look-ahead, Adagrad's decaying rate, RMSprop's momentum.
+HYPER_BRANCHES = [
+    ("momentum", (("momentum", 0.5),), (0.01, 0.1)),
+    ("sgd", (("weight_decay", 0.1),), (0.01, 0.03)),
+    ("momentum", (("dampening", 0.3), ("weight_decay", 0.05)), (0.01, 0.03)),
+    ("nesterov", (("weight_decay", 0.05),), (0.01, 0.03)),
+    ("adagrad", (("lr_decay", 0.01), ("weight_decay", 0.05)), (0.01, 0.03)),
+    ("rmsprop", (("momentum", 0.5), ("weight_decay", 0.05)), (0.0003, 0.001)),
+    ("adam", (("weight_decay", 0.05),), (0.0003, 0.001)),
+    ("adamw", (("weight_decay", 0.1),), (0.0003, 0.001)),
+]
+
+
+@pytest.mark.parametrize("name, hyper, lrs", HYPER_BRANCHES)
+def test_hyper_parameters_other_than_the_rate_are_the_batchs(name, hyper, lrs):
+    specs = [trial("curve", name, lr, seed, hyper=hyper) for lr in lrs for seed in (0, 1)]
+    batched, sequential = check_batch(specs, in_float64(PROBLEMS["curve"]), FLOAT64_RTOL)
+    assert all(r.outcome.status is Status.OK for r in sequential)  # every step compared
 
 
 @pytest.mark.parametrize("name", ["sgd", "momentum", "adam"])

@@ -15,6 +15,7 @@ from torch import nn
 
 from bench.learners import update_rules
 from bench.learners.autograd import TORCH_ACTIVATIONS, read_mlp
+from bench.vectorised import updates
 from bench.vectorised.mlp_step import MLPStep, buffers_for
 
 IMPLEMENTATION = "vectorised"  # how read_mlp names us in its refusals
@@ -103,8 +104,8 @@ class StackedMLP:
 
 
 class StackedUpdate:
-    """One optimizer's hand-written update (bench.learners.update_rules, torch.optim's
-    arithmetic) applied to stacked parameters, with one learning rate per trial.
+    """One optimizer's hand-written update (bench.vectorised.updates: torch.optim's arithmetic,
+    in place) applied to stacked parameters, with one learning rate per trial.
 
     The trials of one batch share the optimizer and its other hyper-parameters (the rules
     branch on them: momentum or none, weight decay or none); the learning rate is a (K, 1, ...)
@@ -112,7 +113,7 @@ class StackedUpdate:
     is stacked like the parameters, so a trial's state is row k of each tensor."""
 
     def __init__(self, name: str, lrs: Sequence[float], hyper: Dict[str, Any], like: torch.Tensor):
-        function, variant = update_rules.RULES[name]
+        function, variant = updates.RULES[name]
         self.function = function
         self.fixed = dict(update_rules.arguments(name, hyper), **variant)
         # (K, 1, ...): one rate per trial, broadcast against parameters shaped like ``like``
