@@ -127,28 +127,43 @@ class MLPStep:
         # at once: one reduction a step instead of one per chunk
         self.errors = torch.empty((like.shape[0], points, widths[-1]), dtype=like.dtype, device=like.device)
         self.output_grad = new(widths[-1])
+        self._given, self._views = (), []  # type: Tuple, List[Tuple]
 
     def gradients(
         self, params: Sequence[torch.Tensor], x: torch.Tensor, y: torch.Tensor, losses: torch.Tensor
     ) -> List[torch.Tensor]:
         """Every trial's gradients (in ``params``' order, a buffer reused next step) and its
         loss before the step, written into ``losses`` (K,)."""
-        trials = params[0].shape[0]
-        for start in range(0, trials, self.rows):
-            part = slice(start, min(start + self.rows, trials))
-            self._chunk([p[part] for p in params], x[part], y[part], part)
+        for chunk in self._chunks(params, x, y):
+            self._chunk(*chunk)
         losses.copy_((self.errors * self.errors).mean(dim=(1, 2)))  # nn.MSELoss's, per trial
         return self.grads
 
-    def _chunk(self, params, x, y, part) -> None:
-        n = x.shape[0]
+    def _chunks(self, params, x, y) -> List[Tuple]:
+        """Each chunk's views of the parameters, the data and the buffers: made again only when
+        a tensor changes (the update writes in place; data batches and survivors are new)."""
+        given = (*params, x, y)
+        if len(given) != len(self._given) or any(a is not b for a, b in zip(given, self._given)):
+            trials = params[0].shape[0]
+            self._given, self._views = given, []
+            for start in range(0, trials, self.rows):
+                part = slice(start, min(start + self.rows, trials))
+                n = part.stop - part.start
+                self._views.append((
+                    [p[part] for p in params], x[part], y[part],
+                    [o[:n] for o in self.outputs], [b[:n] for b in self.back],
+                    self.errors[part], self.output_grad[:n], [g[part] for g in self.grads],
+                ))  # fmt: skip
+        return self._views
+
+    def _chunk(self, params, x, y, outputs, back, errors, output_grad, grads) -> None:
         # forward: per Linear layer, (its input, its output buffer, the activation, its input z)
         trace = []  # type: List[Tuple[torch.Tensor, torch.Tensor, Layer, torch.Tensor]]
         current, index = x, 0
         for layer in self.layers:
             if layer.kind == "linear":
                 weight, bias = params[2 * index], params[2 * index + 1]
-                out = _linear(current, weight, bias, self.outputs[index][:n])
+                out = _linear(current, weight, bias, outputs[index])
                 trace.append((current, out, Layer("identity", 0.0), out))
                 current, index = out, index + 1
             elif layer.kind in IN_PLACE:
@@ -160,8 +175,8 @@ class MLPStep:
                 trace[-1] = (trace[-1][0], current, layer, z)
         # the loss's gradient, nn.MSELoss's 2 (o - y) / M over a trial's M elements, in a buffer
         # of its own: an output activation's derivative still needs the output, the loss the error
-        error = torch.sub(current, y, out=self.errors[part])
-        grad = torch.mul(error, 2.0 / (error.shape[1] * error.shape[2]), out=self.output_grad[:n])
+        error = torch.sub(current, y, out=errors)
+        grad = torch.mul(error, 2.0 / (error.shape[1] * error.shape[2]), out=output_grad)
         # backward
         for index in reversed(range(len(trace))):
             inputs, out, activation, z = trace[index]
@@ -169,10 +184,10 @@ class MLPStep:
                 grad = _times_derivative(
                     activation.kind, activation.constant, grad, out, z, self.scratch[index]
                 )
-            _weight_gradient(grad, inputs, self.grads[2 * index][part])
-            torch.sum(grad, dim=1, keepdim=True, out=self.grads[2 * index + 1][part])
+            _weight_gradient(grad, inputs, grads[2 * index])
+            torch.sum(grad, dim=1, keepdim=True, out=grads[2 * index + 1])
             if index:
-                grad = _input_gradient(grad, params[2 * index], self.back[index][:n])
+                grad = _input_gradient(grad, params[2 * index], back[index])
 
 
 def buffers_for(
