@@ -28,6 +28,7 @@ import sys
 
 import pytest
 import torch
+from torch import nn
 
 from bench import optimizers
 from bench.plan import TrialSpec, make_plan
@@ -214,6 +215,22 @@ def test_every_activations_written_out_derivative_is_torchs(activation):
     ]
     batched, sequential = check_batch(specs, in_float64(PROBLEMS["curve"]), FLOAT64_RTOL)
     assert all(r.outcome.status is Status.OK for r in sequential)
+
+
+@pytest.mark.parametrize("last", [None, nn.Tanh(), nn.LeakyReLU(0.1), nn.ELU(0.5)])
+def test_the_stacked_forward_is_each_models_own(monkeypatch, last):
+    """The evaluation's forward pass goes a chunk at a time through reused buffers, each
+    activation in place where it can be; an activation after the last layer included (one
+    not applied in place writes a new tensor, which must still reach the result)."""
+    monkeypatch.setattr(stacked, "CHUNK_VALUES", 2 * 20 * 8)  # 7 trials: chunks of 2, 2, 2, 1
+    torch.manual_seed(0)
+    tail = [last] if last is not None else []
+    models = [nn.Sequential(nn.Linear(3, 8), nn.ReLU(), nn.Linear(8, 2), *tail).double() for _ in range(7)]
+    x = torch.randn(7, 20, 3, dtype=torch.float64)
+    ours = stacked.StackedMLP(models).forward(x)
+    with torch.no_grad():
+        theirs = torch.stack([model(x[k]) for k, model in enumerate(models)])
+    assert torch.allclose(ours, theirs, rtol=1e-12, atol=1e-14)
 
 
 def test_the_tolerance_sees_a_small_change():

@@ -60,9 +60,7 @@ FROM_INPUT = {
 # the sequential trainer at float64).
 
 
-def _linear(
-    inputs: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, out: torch.Tensor
-) -> torch.Tensor:
+def linear(inputs: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
     """nn.Linear over each trial: inputs (n, N, in), weight (n, out, in), bias (n, 1, out)."""
     n, points, width = out.shape
     if weight.shape[2] == 1:  # one input: an outer product, the bias added
@@ -106,6 +104,31 @@ def _times_derivative(kind: str, c: float, grad: torch.Tensor, a: torch.Tensor, 
     if kind == "elu":  # elu_backward on the input: grad where z > 0, else grad c exp(z)
         return torch.where(z > 0, grad, grad * c * torch.exp(torch.clamp(z, max=0.0)))
     raise ValueError(f"no derivative written for activation {kind!r}")
+
+
+def forward(
+    layers: Sequence[Layer], params: Sequence[torch.Tensor], x: torch.Tensor, outputs: Sequence[torch.Tensor]
+):
+    """The stacked MLP over one chunk of trials, each Linear layer's output written into its
+    buffer in ``outputs`` and activated there in place where the activation allows. Returns
+    the output and, per Linear layer, what its backward pass needs: (its input, its activated
+    output, the activation, the activation's input)."""
+    trace = []  # type: List[Tuple[torch.Tensor, torch.Tensor, Layer, torch.Tensor]]
+    current, index = x, 0
+    for layer in layers:
+        if layer.kind == "linear":
+            weight, bias = params[2 * index], params[2 * index + 1]
+            out = linear(current, weight, bias, outputs[index])
+            trace.append((current, out, Layer("identity", 0.0), out))
+            current, index = out, index + 1
+        elif layer.kind in IN_PLACE:
+            IN_PLACE[layer.kind](current, layer.constant)
+            trace[-1] = (trace[-1][0], current, layer, current)
+        else:
+            z = current.clone()  # the derivative needs the input
+            current = FROM_INPUT[layer.kind](z, layer.constant)
+            trace[-1] = (trace[-1][0], current, layer, z)
+    return current, trace
 
 
 class MLPStep:
@@ -157,22 +180,7 @@ class MLPStep:
         return self._views
 
     def _chunk(self, params, x, y, outputs, back, errors, output_grad, grads) -> None:
-        # forward: per Linear layer, (its input, its output buffer, the activation, its input z)
-        trace = []  # type: List[Tuple[torch.Tensor, torch.Tensor, Layer, torch.Tensor]]
-        current, index = x, 0
-        for layer in self.layers:
-            if layer.kind == "linear":
-                weight, bias = params[2 * index], params[2 * index + 1]
-                out = _linear(current, weight, bias, outputs[index])
-                trace.append((current, out, Layer("identity", 0.0), out))
-                current, index = out, index + 1
-            elif layer.kind in IN_PLACE:
-                IN_PLACE[layer.kind](current, layer.constant)
-                trace[-1] = (trace[-1][0], current, layer, current)
-            else:
-                z = current.clone()  # the derivative needs the input
-                current = FROM_INPUT[layer.kind](z, layer.constant)
-                trace[-1] = (trace[-1][0], current, layer, z)
+        current, trace = forward(self.layers, params, x, outputs)
         # the loss's gradient, nn.MSELoss's 2 (o - y) / M over a trial's M elements, in a buffer
         # of its own: an output activation's derivative still needs the output, the loss the error
         error = torch.sub(current, y, out=errors)

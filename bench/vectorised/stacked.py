@@ -3,8 +3,8 @@
 Trial k's weight of a Linear layer is ``weights[k]``, shaped as nn.Linear's (out, in); its
 bias is ``biases[k]``, kept as (1, out) so that every parameter is 3-D and one (K, 1, 1)
 tensor of learning rates broadcasts against all of them. The forward pass is one batched
-matrix product per layer (``baddbmm``: the bias plus x @ W^T, as nn.Linear's addmm), the
-activations elementwise; the backward pass is written out (bench.vectorised.mlp_step), each
+product per layer (bench.vectorised.mlp_step.linear: the bias plus x @ W^T, as nn.Linear's
+addmm, turned around where a layer has one input or one output), the activations elementwise; the backward pass is written out (bench.vectorised.mlp_step), each
 trial's gradient its own. Written with operations torch 1.10 has: no torch.func.
 """
 
@@ -14,9 +14,9 @@ import torch
 from torch import nn
 
 from bench.learners import update_rules
-from bench.learners.autograd import TORCH_ACTIVATIONS, read_mlp
+from bench.learners.autograd import read_mlp
 from bench.vectorised import updates
-from bench.vectorised.mlp_step import MLPStep, buffers_for
+from bench.vectorised.mlp_step import MLPStep, buffers_for, forward
 
 IMPLEMENTATION = "vectorised"  # how read_mlp names us in its refusals
 
@@ -59,15 +59,20 @@ class StackedMLP:
         return self.params[0].shape[0]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x: (K, N, inputs) -> (K, N, outputs)."""
-        params = iter(self.params)
-        for layer in self.layers:
-            if layer.kind == "linear":
-                weight, bias = next(params), next(params)
-                x = torch.baddbmm(bias, x, weight.transpose(1, 2))
-            else:
-                x = TORCH_ACTIVATIONS[layer.kind](x, layer.constant)
-        return x
+        """x: (K, N, inputs) -> (K, N, outputs); a chunk of trials at a time on a CPU, through
+        buffers made once a call, for the cache (as train_step's forward pass)."""
+        trials, points = x.shape[0], x.shape[1]
+        rows = min(trials, chunk_rows(points * self.widest, x.device))
+        widths = [p.shape[1] for p in self.params[::2]]
+        result = x.new_empty((trials, points, widths[-1]))
+        hidden = [x.new_empty((rows, points, width)) for width in widths[:-1]]
+        for start in range(0, trials, rows):
+            part = slice(start, min(start + rows, trials))
+            outputs = [h[: part.stop - part.start] for h in hidden] + [result[part]]
+            output, _ = forward(self.layers, [p[part] for p in self.params], x[part], outputs)
+            if output is not outputs[-1]:  # an activation that is not applied in place
+                outputs[-1].copy_(output)
+        return result
 
     def losses(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Each trial's mean squared error (nn.MSELoss's mean over its own elements): (K,)."""
