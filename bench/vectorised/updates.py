@@ -21,6 +21,8 @@ from typing import Any, Dict
 
 import torch
 
+from bench.learners import update_rules
+
 State = Dict[str, Any]
 
 
@@ -90,14 +92,8 @@ def adam(p, g, state: State, lr, betas, eps, weight_decay, decoupled=False):
     _descend(p, torch.div(exp_avg, denom, out=denom), lr / (1 - beta1**step), state)
 
 
-# name (as in bench.optimizers.OPTIMIZERS) -> the rule and the arguments fixing its variant,
-# as bench.learners.update_rules.RULES.
+# name (as in bench.optimizers.OPTIMIZERS) -> the rule and the arguments fixing its variant:
+# update_rules.RULES, each rule replaced by its in-place writing here, of the same name.
 RULES = {
-    "sgd": (sgd, {}),
-    "momentum": (sgd, {}),
-    "nesterov": (sgd, {"nesterov": True}),
-    "adagrad": (adagrad, {}),
-    "rmsprop": (rmsprop, {}),
-    "adam": (adam, {}),
-    "adamw": (adam, {"decoupled": True}),
+    name: (globals()[function.__name__], variant) for name, (function, variant) in update_rules.RULES.items()
 }
