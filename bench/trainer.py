@@ -98,7 +98,7 @@ def run_trial(
     memory = None
     try:
         memory = PeakMemory(device)
-        _train(spec, problem, data, device, state, memory, timed_region or _NoGuard, slowdown)
+        _train(spec, problem, data, device, state, memory, timed_region or NoGuard, slowdown)
     except StopTrial as stop:
         state.status, state.reason = stop.status, stop.reason
     except MemoryError as error:
@@ -214,7 +214,9 @@ class TrialState:
                            self.trajectory)  # fmt: skip
 
 
-class _NoGuard:
+class NoGuard:
+    """The timed region's guard when none is given (contextlib.nullcontext is Python 3.7+)."""
+
     def __enter__(self):
         return self
 

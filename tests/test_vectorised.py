@@ -233,6 +233,84 @@ def test_the_stacked_forward_is_each_models_own(monkeypatch, last):
     assert torch.allclose(ours, theirs, rtol=1e-12, atol=1e-14)
 
 
+def test_the_timed_region_is_entered_around_every_segment_and_only_there(monkeypatch):
+    """run_batch's timed_region, as run_trial's: the CUDA test below turns on torch's sync
+    check inside it. Steps 0-20 and 20-40 are the segments (eval_every 20); the guard sees
+    every step taken inside it, and the evaluations outside."""
+    inside, entered, steps_inside, evaluations_inside = [False], [], [], []
+
+    class Guard:
+        def __enter__(self):
+            entered.append(True)
+            inside.append(True)
+
+        def __exit__(self, *exc_info):
+            inside.append(False)
+
+    def spy(method, seen):
+        def spied(self, *args):
+            seen.append(inside[-1])
+            return method(self, *args)
+
+        return spied
+
+    monkeypatch.setattr(stacked.StackedMLP, "train_step", spy(stacked.StackedMLP.train_step, steps_inside))
+    monkeypatch.setattr(stacked.StackedMLP, "evaluate", spy(stacked.StackedMLP.evaluate, evaluations_inside))
+    specs = [
+        dataclasses.replace(trial("curve", "adam", 0.001, seed, steps=40), eval_every=20) for seed in (0, 1)
+    ]
+    problem = PROBLEMS["curve"]
+    results = run_batch(
+        specs, problem, [problem.make_data(s.seed, dict(s.options)) for s in specs], timed_region=Guard
+    )
+    assert all(r.outcome.status is Status.OK for r in results)
+    assert len(entered) == 2 and steps_inside == [True] * 40
+    assert evaluations_inside == [False] * 3  # at steps 0, 20 and 40
+
+
+def on_cuda(spec: TrialSpec) -> TrialSpec:
+    return dataclasses.replace(spec, device="cuda")
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("name", ["sgd", "momentum", "rmsprop", "adam"])
+@pytest.mark.parametrize("problem", ["linear", "curve"])
+def test_float64_curves_on_cuda_are_the_sequential_ones_there(problem, name):
+    """On a GPU a batch is one chunk (chunk_rows) through cuBLAS's batched products; its
+    curves against the sequential trainer's on the same GPU, at float64."""
+    sgd_like, adaptive = STABLE[problem]
+    rates = sgd_like if name in SGD_FAMILY else adaptive
+    specs = [on_cuda(trial(problem, name, lr, seed)) for lr in rates for seed in (0, 1)]
+    batched, sequential = check_batch(specs, in_float64(PROBLEMS[problem]), FLOAT64_RTOL)
+    assert all(r.outcome.status is Status.OK for r in sequential)
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("problem, batch", [("curve", "full"), ("linear-noisy", 16)])
+def test_a_batch_on_cuda_never_waits_for_the_host_inside_its_timed_steps(problem, batch):
+    """The timed steps run under torch.cuda.set_sync_debug_mode('error'): any host sync in
+    them (a .item(), a tolist, a CPU index) raises, and the batch would end in ERROR."""
+
+    class Strict:
+        def __enter__(self):
+            torch.cuda.set_sync_debug_mode("error")
+
+        def __exit__(self, *exc_info):
+            torch.cuda.set_sync_debug_mode("default")
+
+    specs = [
+        on_cuda(trial(problem, "adam", lr, seed, steps=60, batch=batch))
+        for lr in (1e-3, 1e-2)
+        for seed in (0, 1)
+    ]
+    problem_ = PROBLEMS[problem]
+    datas = [problem_.make_data(s.seed, dict(s.options)) for s in specs]
+    results = run_batch(specs, problem_, datas, timed_region=Strict)
+    assert [r.outcome.status for r in results] == [Status.OK] * 4, results[0].outcome.reason
+    assert all(r.outcome.step_time_samples == 60 for r in results)
+    assert results[0].outcome.memory["cuda_max_allocated_bytes"] > 0
+
+
 def test_the_tolerance_sees_a_small_change():
     """1e-9 is far above the rounding differences and far below a real one: a learning rate
     off by one part in a million is caught."""

@@ -15,7 +15,7 @@ whole: it is the wall time the trials spent together.
 
 import math
 import time
-from typing import Callable, List, Sequence
+from typing import Any, Callable, List, Optional, Sequence
 
 import torch
 
@@ -29,6 +29,7 @@ from bench.trainer import (
     DIVERGENCE_FACTOR,
     EVAL_TRAIN_MAX,
     CurvePoint,
+    NoGuard,
     StopTrial,
     TrialResult,
     TrialState,
@@ -48,10 +49,12 @@ def run_batch(
     problem: Problem,
     datas: Sequence[ProblemData],
     clock: Callable[[], float] = time.perf_counter,
+    timed_region: Optional[Callable[[], Any]] = None,
 ) -> List[TrialResult]:
     """Train ``specs`` (one batch: bench.vectorised.grouping) together; ``datas[k]`` is
     trial k's data. Never raises for a failing trial: an error stops every trial still
-    running, each with that status, as bench.trainer.run_trial records one."""
+    running, each with that status, as bench.trainer.run_trial records one.
+    ``timed_region``: as run_trial's, a context manager entered around every timed segment."""
     first = specs[0]
     device = resolve_device(first.device)
     torch.set_num_threads(first.threads)
@@ -60,7 +63,7 @@ def run_batch(
     batch = None
     try:
         memory = PeakMemory(device)
-        batch = _Batch(specs, problem, datas, device, states, memory, clock)
+        batch = _Batch(specs, problem, datas, device, states, memory, clock, timed_region or NoGuard)
         batch.train()
     except Exception as error:  # a failed batch is data, as a failed trial is
         message = f"{type(error).__name__}: {error}"
@@ -93,9 +96,9 @@ def _initial_models(specs: Sequence[TrialSpec], problem: Problem) -> List[torch.
 
 
 class _Batch:
-    def __init__(self, specs, problem, datas, device, states, memory, clock):
+    def __init__(self, specs, problem, datas, device, states, memory, clock, timed_region):
         self.specs, self.problem, self.datas, self.states = specs, problem, datas, states
-        self.device, self.memory, self.clock = device, memory, clock
+        self.device, self.memory, self.clock, self.timed_region = device, memory, clock, timed_region
         self.trial_start = clock()
         first = specs[0]
         self.landscape = problem.task == "landscape"
@@ -147,17 +150,18 @@ class _Batch:
                 timing.train_start = segment_start
             # ---- the timed region ----
             running = len(self.rows)
-            for i in range(step, segment_end):
+            with self.timed_region():
+                for i in range(step, segment_end):
+                    if cuda:
+                        marks[i - step].record()
+                    else:
+                        started = self.clock()
+                    x, y = self.batches.next()
+                    self.losses[i, :running] = self.model.train_step(x, y, self.update)
+                    if not cuda:
+                        timing.step_times.append(self.clock() - started)
                 if cuda:
-                    marks[i - step].record()
-                else:
-                    started = self.clock()
-                x, y = self.batches.next()
-                self.losses[i, :running] = self.model.train_step(x, y, self.update)
-                if not cuda:
-                    timing.step_times.append(self.clock() - started)
-            if cuda:
-                marks[-1].record()
+                    marks[-1].record()
             _sync(self.device)
             timing.train_end = self.clock()
             # ---- end of the timed region ----
