@@ -222,7 +222,7 @@ def test_the_stacked_forward_is_each_models_own(monkeypatch, last):
     """The evaluation's forward pass goes a chunk at a time through reused buffers, each
     activation in place where it can be; an activation after the last layer included (one
     not applied in place writes a new tensor, which must still reach the result)."""
-    monkeypatch.setattr(stacked, "CHUNK_VALUES", 2 * 20 * 8)  # 7 trials: chunks of 2, 2, 2, 1
+    monkeypatch.setattr(stacked, "CHUNK_VALUES", 2 * 20 * 8)  # 2 trials a thread: 7 make a short last chunk
     torch.manual_seed(0)
     tail = [last] if last is not None else []
     models = [nn.Sequential(nn.Linear(3, 8), nn.ReLU(), nn.Linear(8, 2), *tail).double() for _ in range(7)]

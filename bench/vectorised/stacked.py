@@ -20,20 +20,24 @@ from bench.vectorised.mlp_step import MLPStep, buffers_for, forward
 
 IMPLEMENTATION = "vectorised"  # how read_mlp names us in its refusals
 
-# On a CPU, a step's forward and backward go CHUNK_VALUES activation values at a time (the
-# widest layer's outputs over the batch's points, summed over the chunk's trials): a chunk's
-# activations and their gradients then stay in the cache between the layers' kernels instead
-# of streaming through memory. Measured on the curve MLP (160 points x 32 wide, 500 trials, one
-# thread, 100 steps of run_batch, autograd's gradients): 50 trials a chunk took 0.73x (SGD)
-# and 0.67x (Adam) the CPU time of one pass over all 500 (docs/PERFORMANCE.md).
-CHUNK_VALUES = 50 * 160 * 32
+# On a CPU, a step's forward and backward go a chunk of trials at a time, CHUNK_VALUES
+# activation values per thread (the widest layer's outputs over the batch's points, summed
+# over the chunk's trials): a chunk's activations and their gradients then stay in each core's
+# cache between the layers' kernels instead of streaming through memory. 16 curve trials (160
+# points x 32 wide) are 328 KB a buffer, and the pass keeps about five such buffers live: under
+# the 2 MB of L2 a core has here. Measured on the curve MLP (500 trials, one thread): chunks of
+# 50 trials took 0.73x (SGD) and 0.67x (Adam) the CPU time of one pass over all 500 (with
+# autograd's gradients, 100 steps of run_batch); with the written-out pass, chunks of 16 took
+# 0.90-0.94x the time of chunks of 50 (300 steps, 3 interleaved pairs); on two threads, 32
+# and 50 measured the same (docs/PERFORMANCE.md).
+CHUNK_VALUES = 16 * 160 * 32
 
 
 def chunk_rows(values_per_trial: int, device: torch.device) -> int:
     """How many trials a chunk holds; on a GPU all of them (one launch is what it wants)."""
     if device.type != "cpu":
         return 1 << 62
-    return max(1, CHUNK_VALUES // max(values_per_trial, 1))
+    return max(1, CHUNK_VALUES * torch.get_num_threads() // max(values_per_trial, 1))
 
 
 class StackedMLP:
