@@ -1,14 +1,14 @@
 """Where a vectorised curve step's time goes: the gradients of K stacked MLPs, kernel by kernel.
 
-    python benchmarks/bench_mlp_step.py [--trials 500] [--threads 1] [--rows 50] [--steps 50]
+    python benchmarks/bench_mlp_step.py [--trials 500] [--threads 1] [--rows N] [--steps 50]
 
 The curve problem's MLP (1 -> 32 -> 32 -> 1, Tanh, 160 points), K trials stacked, the
 written-out forward and backward pass of bench.vectorised.mlp_step, a chunk of ROWS trials
-at a time, as the vectorised trainer runs it. Prints the time of one step's gradients (the
-best and the median of 5 repetitions of STEPS steps) and torch's profile of them, kernel
-by kernel with its shapes, then the time that leaves per trial-step. That figure bounds a
-vectorised sweep from below (the update, evaluation and curves come on top): divide a
-sequential step's time by it for the most a batch can gain on this machine
+at a time (by default the trainer's chunk), as the vectorised trainer runs it. Prints the
+time of one step's gradients (the best and the median of 5 repetitions of STEPS steps) and
+per trial-step, then torch's profile of them, kernel by kernel with its shapes. The time
+per trial-step bounds a vectorised sweep from below (the update, evaluation and curves come
+on top): a sequential step's time over it is the most a batch can gain on this machine
 (docs/PERFORMANCE.md, "Vectorised sweeps"). Nothing asserts a time.
 """
 
@@ -20,6 +20,7 @@ import torch
 
 from bench.learners.autograd import Layer
 from bench.vectorised.mlp_step import MLPStep
+from bench.vectorised.stacked import chunk_rows
 
 POINTS, WIDTH = 160, 32  # the curve problem's defaults
 
@@ -29,11 +30,14 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=500)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument(
-        "--rows", type=int, default=50, help="trials a chunk (bench.vectorised.stacked.chunk_rows)"
+        "--rows",
+        type=int,
+        help="trials a chunk (default: the trainer's, bench.vectorised.stacked.chunk_rows)",
     )
     parser.add_argument("--steps", type=int, default=50)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    rows = args.rows or chunk_rows(POINTS * WIDTH, torch.device("cpu"))
     torch.manual_seed(0)
     k = args.trials
     layers = [
@@ -46,7 +50,7 @@ def main() -> None:
     shapes = [(k, WIDTH, 1), (k, 1, WIDTH), (k, WIDTH, WIDTH), (k, 1, WIDTH), (k, 1, WIDTH), (k, 1, 1)]
     params = [torch.randn(*shape) * 0.3 for shape in shapes]
     x, y, losses = torch.randn(k, POINTS, 1), torch.randn(k, POINTS, 1), torch.empty(k)
-    step = MLPStep(layers, params, min(args.rows, k), POINTS)
+    step = MLPStep(layers, params, min(rows, k), POINTS)
     for _ in range(10):
         step.gradients(params, x, y, losses)
     times = []
@@ -57,7 +61,7 @@ def main() -> None:
         times.append((time.perf_counter() - start) / args.steps)
     print(
         f"torch {torch.__version__}, {args.threads} thread(s): the gradients of {k} curve trials, chunks of "
-        f"{args.rows}: {min(times) * 1e3:.2f} ms a step (median {statistics.median(times) * 1e3:.2f}), "
+        f"{rows}: {min(times) * 1e3:.2f} ms a step (median {statistics.median(times) * 1e3:.2f}), "
         f"{min(times) / k * 1e6:.1f} us per trial-step"
     )
     from torch.profiler import ProfilerActivity, profile

@@ -4,8 +4,9 @@ Trial k's weight of a Linear layer is ``weights[k]``, shaped as nn.Linear's (out
 bias is ``biases[k]``, kept as (1, out) so that every parameter is 3-D and one (K, 1, 1)
 tensor of learning rates broadcasts against all of them. The forward pass is one batched
 product per layer (bench.vectorised.mlp_step.linear: the bias plus x @ W^T, as nn.Linear's
-addmm, turned around where a layer has one input or one output), the activations elementwise; the backward pass is written out (bench.vectorised.mlp_step), each
-trial's gradient its own. Written with operations torch 1.10 has: no torch.func.
+addmm, turned around where a layer has one input or one output), the activations
+elementwise; the backward pass is written out (bench.vectorised.mlp_step), each trial's
+gradient its own. Written with operations torch 1.10 has: no torch.func.
 """
 
 from typing import Any, Dict, Sequence, Tuple
