@@ -58,11 +58,16 @@ def run(directory: str, text: str, name: str) -> float:
         handle.write(text)
     results = os.path.join(directory, "results-" + name)
     start = time.perf_counter()
-    subprocess.run(
+    finished = subprocess.run(
         [sys.executable, "-m", "bench", "run", path, "--results", results, "--new"],
-        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT, universal_newlines=True,
     )  # fmt: skip
-    return time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    if finished.returncode != 0:  # say why, not only that it failed
+        sys.exit(
+            f"optbench run of the {name} suite failed (exit {finished.returncode}):\n{finished.stderr[-2000:]}"
+        )
+    return seconds
 
 
 def in_process(directory: str, text: str, sequential: bool) -> float:
